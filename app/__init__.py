@@ -1,0 +1,1 @@
+"""Nexus anonymous chat: a stateless ASGI server whose state lives in Redis."""

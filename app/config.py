@@ -1,0 +1,181 @@
+"""Every setting of the service, declared once and read once from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app import hours
+
+
+class ConfigError(Exception):
+    """A setting is malformed, or production is missing something it needs."""
+
+
+def setting(env: str, default: Any, help: str, *, required_in_production: bool = False) -> Any:
+    """Declare a setting: its environment variable, default and help text (the README table).
+
+    `required_in_production`: production refuses to start unless it is set explicitly.
+    """
+    return field(
+        default=default,
+        metadata={"env": env, "help": help, "required_in_production": required_in_production},
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The typed, frozen settings object passed to `create_app` and everything below it."""
+
+    env: str = setting("APP_ENV", "development", "`development` or `production`.")
+    redis_url: str = setting(
+        "REDIS_URL",
+        "",
+        "Ephemeral Redis (everything a visitor says; no persistence). "
+        "Empty: start an embedded redis-server on a private unix socket.",
+    )
+    redis_durable_url: str = setting(
+        "REDIS_DURABLE_URL",
+        "",
+        "Durable Redis (staff accounts; later audit log, intakes, bookings, counters). "
+        "Empty: the same server as REDIS_URL.",
+    )
+    redis_max_connections: int = setting(
+        "REDIS_MAX_CONNECTIONS", 256, "Connections per process and pool; callers wait when all are busy."
+    )
+    key_prefix: str = setting("KEY_PREFIX", "nx:", "Prefix of every Redis key and channel.")
+    secret_key: str = setting(
+        "SECRET_KEY",
+        "",
+        "At least 32 characters; keys the hashes of session tokens. Required in production; "
+        "development generates one and shares it through Redis.",
+        required_in_production=True,
+    )
+    opening_hours: str = setting(
+        "OPENING_HOURS",
+        "always",
+        "When the chat is open, e.g. `mon-fri 08:00-16:00; sat 10:00-14:00`, or `always`. "
+        "Required in production, so that a real service never opens round the clock by accident.",
+        required_in_production=True,
+    )
+    timezone: str = setting("TIMEZONE", "Europe/Stockholm", "Time zone of the opening hours.")
+    conversation_retention_seconds: int = setting(
+        "CONVERSATION_RETENTION_SECONDS", 1800, "How long an ended conversation is kept before deletion."
+    )
+    conversation_idle_seconds: int = setting(
+        "CONVERSATION_IDLE_SECONDS",
+        1800,
+        "An abandoned conversation (nobody connected) is deleted after this long.",
+    )
+    message_max_chars: int = setting("MESSAGE_MAX_CHARS", 4000, "Longest message anyone may send.")
+    rate_limit_messages: int = setting(
+        "RATE_LIMIT_MESSAGES", 30, "Messages one visitor session may send per rate window."
+    )
+    rate_limit_window_seconds: int = setting(
+        "RATE_LIMIT_WINDOW_SECONDS", 60, "Length of the rate-limit window."
+    )
+    queue_max: int = setting("QUEUE_MAX", 100, "Most conversations waiting at once; more are refused.")
+    staff_session_idle_seconds: int = setting(
+        "STAFF_SESSION_IDLE_SECONDS", 900, "A staff session ends after this long without use."
+    )
+    cookie_secure: bool = setting(
+        "COOKIE_SECURE", False, "Mark cookies `Secure`. Always on in production."
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        "ALLOWED_ORIGINS",
+        (),
+        "Comma-separated extra origins allowed to open WebSockets (the service's own origin "
+        "always is), e.g. the public https origin behind a proxy.",
+    )
+    log_level: str = setting("LOG_LEVEL", "INFO", "Log level of the JSON event log.")
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.production
+
+    @property
+    def durable_url(self) -> str:
+        return self.redis_durable_url or self.redis_url
+
+
+def declared() -> list[dataclasses.Field[Any]]:
+    """The declared settings, in order (for the README table and its test)."""
+    return list(dataclasses.fields(Settings))
+
+
+def _parse(raw: str, kind: Any, env: str) -> Any:
+    # Annotations are strings here (`from __future__ import annotations`).
+    text = raw.strip()
+    if kind == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{env} must be true or false, not {raw!r}")
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{env} must be a whole number, not {raw!r}") from None
+    if kind == "tuple[str, ...]":
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every declared setting from the environment and check it."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in declared():
+        env = f.metadata["env"]
+        if env in environ:
+            values[f.name] = _parse(environ[env], f.type, env)
+    settings = Settings(**values)
+    validate(settings)
+    if settings.production:
+        missing = [
+            f.metadata["env"]
+            for f in declared()
+            if f.metadata["required_in_production"] and not environ.get(f.metadata["env"], "").strip()
+        ]
+        if missing:
+            raise ConfigError("production needs these settings: " + ", ".join(missing))
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Refuse settings the service cannot run safely with."""
+    if settings.env not in ("development", "production"):
+        raise ConfigError(f"APP_ENV must be development or production, not {settings.env!r}")
+    for name in (
+        "conversation_retention_seconds",
+        "conversation_idle_seconds",
+        "message_max_chars",
+        "rate_limit_messages",
+        "rate_limit_window_seconds",
+        "queue_max",
+        "staff_session_idle_seconds",
+        "redis_max_connections",
+    ):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name.upper()} must be at least 1")
+    try:
+        hours.parse(settings.opening_hours)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE {settings.timezone!r} is not a known time zone") from None
+    if settings.secret_key and len(settings.secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters")
+    if settings.production and settings.secret_key.lower().startswith(("change", "secret", "xxx")):
+        raise ConfigError("SECRET_KEY is a placeholder; generate a random one")

@@ -1,0 +1,80 @@
+"""The service's error family, and the one place it maps to HTTP statuses and close codes.
+
+    ServiceError                  base; `code` is a stable machine name the clients translate
+    ├── BadInput                  a frame or form the service cannot use (400 / error frame)
+    │   ├── TooLong               a message over MESSAGE_MAX_CHARS
+    │   └── Malformed             not JSON, wrong type, unknown field
+    ├── RateLimited               too many messages in the window (429 / error frame)
+    ├── QueueFull                 QUEUE_MAX conversations already wait (503)
+    ├── Closed                    outside opening hours (503)
+    ├── NotAllowed                no session, wrong session, or no right to do this (401/403)
+    └── Gone                      the conversation has ended or expired (410)
+
+WebSocket close codes (4000-4999 are the application's own):
+
+    4400  too many malformed frames
+    4401  no valid session (missing, wrong or expired token / staff login)
+    4403  Origin not allowed
+    4408  no hello frame in time
+    4410  the conversation is gone (expired or deleted)
+    4429  flooding: far past the rate limit
+    1009  frame larger than the transport limit (sent by the server library itself)
+"""
+
+from __future__ import annotations
+
+CLOSE_MALFORMED = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_ORIGIN = 4403
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_GONE = 4410
+CLOSE_FLOODING = 4429
+
+
+class ServiceError(Exception):
+    """Base of every error a client is told about."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+class BadInput(ServiceError):
+    code = "bad_input"
+    status = 400
+
+
+class TooLong(BadInput):
+    code = "too_long"
+
+
+class Malformed(BadInput):
+    code = "malformed"
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"
+    status = 429
+
+
+class QueueFull(ServiceError):
+    code = "queue_full"
+    status = 503
+
+
+class Closed(ServiceError):
+    code = "closed"
+    status = 503
+
+
+class NotAllowed(ServiceError):
+    code = "not_allowed"
+    status = 403
+
+
+class Gone(ServiceError):
+    code = "gone"
+    status = 410
