@@ -1,0 +1,1 @@
+"""Conversations shared by both sides: storage, the wire protocol, cross-process relay."""

@@ -1,0 +1,98 @@
+"""One party's live view of one conversation: catch-up, sending, typing, delivery, ending.
+
+Shared by the visitor's socket and the counselor's console socket, so both sides follow
+the same rules: the stream is read from the client's last id, each message is stored once
+per client id, and every change is announced on the conversation's channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.chat.protocol import Frame
+from app.chat.relay import Relay
+from app.chat.store import ConversationStore, stream_id_key
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+PARTIES = ("visitor", "counselor")
+CATCH_UP_BATCH = 200
+
+
+class ConversationLink:
+    """Relays one conversation between Redis and one party's socket."""
+
+    def __init__(
+        self, store: ConversationStore, relay: Relay, cid: str, party: str, send: Send,
+        last_id: str = "0-0",
+    ) -> None:
+        assert party in PARTIES
+        self.store = store
+        self.relay = relay
+        self.cid = cid
+        self.party = party
+        self.other = PARTIES[1 - PARTIES.index(party)]
+        self.send = send
+        self.cursor = last_id
+        self.channel = store.keys.conversation_channel(cid)
+
+    async def catch_up(self) -> None:
+        """Send every entry after the cursor, in order, exactly once per connection."""
+        while True:
+            entries = await self.store.read_after(self.cid, self.cursor, CATCH_UP_BATCH)
+            for entry in entries:
+                await self.send(entry.to_frame())
+                self.cursor = entry.id
+            if len(entries) < CATCH_UP_BATCH:
+                return
+
+    async def send_delivery(self) -> None:
+        """Tell this party how far the other side has received."""
+        conversation = await self.store.get(self.cid)
+        if conversation is None:
+            return
+        acked = conversation.counselor_ack if self.party == "visitor" else conversation.visitor_ack
+        if stream_id_key(acked) > (0, 0):
+            await self.send({"type": "delivered", "id": acked})
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """React to an event published on the conversation's channel."""
+        kind = event.get("kind")
+        if kind in ("entry", "resync"):
+            await self.catch_up()
+        if kind == "resync":
+            await self.send_delivery()
+        elif kind == "typing" and event.get("from") == self.other:
+            await self.send({"type": "typing"})
+        elif kind == "ack" and event.get("party") == self.other:
+            await self.send({"type": "delivered", "id": event.get("id")})
+
+    async def message(self, frame: Frame) -> None:
+        # Storing and announcing must both happen even if this socket dies in between
+        # (a stored message nobody is woken for would wait for the next one).
+        entry_id = await asyncio.shield(self._store_and_announce(frame))
+        await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
+
+    async def _store_and_announce(self, frame: Frame) -> str:
+        entry_id, new = await self.store.append(self.cid, self.party, frame.text, frame.client_id)
+        if new:
+            await self.relay.publish(self.channel, {"kind": "entry"})
+        return entry_id
+
+    async def typing(self) -> None:
+        await self.relay.publish(self.channel, {"kind": "typing", "from": self.party})
+
+    async def seen(self, entry_id: str) -> None:
+        if await self.store.acknowledge(self.cid, self.party, entry_id):
+            await self.relay.publish(self.channel, {"kind": "ack", "party": self.party, "id": entry_id})
+
+    async def end(self) -> None:
+        await asyncio.shield(self._end_and_announce())
+
+    async def _end_and_announce(self) -> None:
+        if await self.store.end(self.cid, self.party):
+            await self.relay.publish(self.channel, {"kind": "entry"})
+            await self.relay.publish(self.channel, {"kind": "state"})
+            await self.relay.publish(self.store.keys.queue_channel, {"kind": "queue"})

@@ -1,0 +1,148 @@
+"""Cross-process wake-ups: one pub/sub connection per process, fanned out to local sockets.
+
+Pub/sub only wakes; the conversation's stream stays the record. Whatever is published
+while this process is not listening (Redis restarted, network blip) is recovered by a
+`resync` event sent to every local subscriber after the connection comes back, which
+makes each socket re-read its stream and state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app import log
+
+QUEUE_SIZE = 256
+"""Events buffered per local subscriber; past this they are dropped, which is safe
+because every event is only a hint to re-read the stream."""
+
+RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+RESYNC: dict[str, Any] = {"kind": "resync"}
+
+
+class Subscription:
+    """The events of a changing set of channels, for one local socket."""
+
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
+        self.channels: set[str] = set()
+        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_SIZE)
+
+    async def add(self, channel: str) -> None:
+        if channel not in self.channels:
+            self.channels.add(channel)
+            await self._relay._attach(channel, self)
+
+    async def remove(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.discard(channel)
+            await self._relay._detach(channel, self)
+
+    def deliver(self, channel: str, event: dict[str, Any]) -> None:
+        # When full, a hint is lost; the consumer re-reads the stream on its next event.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.events.put_nowait((channel, event))
+
+
+class Relay:
+    """Publish events to channels, and deliver them to this process's subscribers."""
+
+    def __init__(self, redis: aioredis.Redis, sentinel_channel: str) -> None:
+        self.redis = redis
+        self._sentinel = sentinel_channel
+        self._local: dict[str, set[Subscription]] = {}
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        await self.redis.publish(channel, json.dumps(event))
+
+    @asynccontextmanager
+    async def subscription(self, *channels: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription(self)
+        try:
+            for channel in channels:
+                await subscription.add(channel)
+            yield subscription
+        finally:
+            for channel in list(subscription.channels):
+                await subscription.remove(channel)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="relay-listener")
+        await asyncio.wait_for(self.connected.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _attach(self, channel: str, subscription: Subscription) -> None:
+        listeners = self._local.setdefault(channel, set())
+        listeners.add(subscription)
+        if len(listeners) == 1 and self._pubsub is not None and self.connected.is_set():
+            # On failure the listener resubscribes every local channel when it reconnects.
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.subscribe(channel)
+
+    async def _detach(self, channel: str, subscription: Subscription) -> None:
+        listeners = self._local.get(channel)
+        if not listeners:
+            return
+        listeners.discard(subscription)
+        if not listeners:
+            del self._local[channel]
+            if self._pubsub is not None and self.connected.is_set():
+                with suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _listen(self) -> None:
+        attempt = 0
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._sentinel, *self._local)
+                self._pubsub = pubsub
+                if attempt:
+                    log.event("relay.reconnected", attempts=attempt)
+                    self._broadcast(RESYNC)
+                attempt = 0
+                self.connected.set()
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._dispatch(message["channel"], message["data"])
+            except (RedisError, OSError):
+                self.connected.clear()
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                if attempt == 1:
+                    log.event("relay.disconnected")
+                await asyncio.sleep(delay)
+            finally:
+                self._pubsub = None
+                with suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return
+        for subscription in list(self._local.get(channel, ())):
+            subscription.deliver(channel, event)
+
+    def _broadcast(self, event: dict[str, Any]) -> None:
+        for channel, listeners in list(self._local.items()):
+            for subscription in list(listeners):
+                subscription.deliver(channel, event)

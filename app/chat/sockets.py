@@ -1,0 +1,129 @@
+"""Plumbing shared by the visitor's and the counselor's sockets: sending, receiving, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from app import log
+from app.chat.protocol import Frame, parse
+from app.errors import CLOSE_HELLO_TIMEOUT, CLOSE_MALFORMED, BadInput, Malformed, ServiceError
+
+HELLO_SECONDS = 10.0
+HEARTBEAT_SECONDS = 20.0
+MAX_BAD_FRAMES = 20
+"""Refused frames one connection may send before it is closed with 4400."""
+
+
+class Closing(Exception):
+    """Close the socket with this code (raised by handlers, caught by `serve`)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Peer:
+    """One accepted socket: serialised sends, checked receives."""
+
+    def __init__(self, websocket: WebSocket, max_chars: int, staff: bool) -> None:
+        self.websocket = websocket
+        self.max_chars = max_chars
+        self.staff = staff
+        self._lock = asyncio.Lock()
+        self.bad_frames = 0
+        self.explain: Callable[[ServiceError], str] = lambda error: ""
+        """Words for a refusal, in the client's language (set once the session is known)."""
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+
+    async def receive(self) -> Frame | None:
+        """The next well-formed frame; None when the client has gone."""
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return None
+            try:
+                raw = message.get("text")
+                if raw is None:
+                    raise Malformed("binary frame")
+                return parse(raw, self.max_chars, staff=self.staff)
+            except BadInput as error:
+                await self.refuse(error)
+
+    async def hello(self) -> Frame:
+        try:
+            frame = await asyncio.wait_for(self.receive(), HELLO_SECONDS)
+        except TimeoutError:
+            raise Closing(CLOSE_HELLO_TIMEOUT) from None
+        if frame is None:
+            raise WebSocketDisconnect()
+        if frame.type != "hello":
+            raise Closing(CLOSE_MALFORMED)
+        return frame
+
+    async def refuse(self, error: ServiceError, message: str = "", client_id: str = "") -> None:
+        """Tell the client what was refused (and which message, so it can keep the text);
+        close after too many malformed frames."""
+        if isinstance(error, BadInput):
+            self.bad_frames += 1
+            if self.bad_frames > MAX_BAD_FRAMES:
+                raise Closing(CLOSE_MALFORMED)
+        frame = {"type": "error", "code": error.code, "message": message or self.explain(error)}
+        if client_id:
+            frame["client_id"] = client_id
+        await self.send(frame)
+
+
+async def serve(
+    peer: Peer,
+    handle: Callable[[Frame], Awaitable[None]],
+    pump: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Run the read loop and the event pump together until either ends; re-raise its error."""
+
+    async def read() -> None:
+        while (frame := await peer.receive()) is not None:
+            if frame.type == "ping":
+                await peer.send({"type": "pong"})
+            else:
+                await handle(frame)
+
+    tasks = [asyncio.create_task(read()), asyncio.create_task(pump())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def close(websocket: WebSocket, code: int) -> None:
+    if websocket.client_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):  # the peer may already be gone; nothing to do
+            await websocket.close(code)
+
+
+async def guarded(websocket: WebSocket, body: Callable[[], Awaitable[None]], side: str) -> None:
+    """Run a socket's body; map `Closing` to its close code; log (without content) the rest."""
+    try:
+        await body()
+    except Closing as closing:
+        log.event("socket.closed", side=side, code=closing.code)
+        await close(websocket, closing.code)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.failure("socket.failed", side=side)
+        await close(websocket, 1011)
+    else:
+        await close(websocket, 1000)

@@ -1,0 +1,146 @@
+"""`create_app(settings)`: the Starlette application, its routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from app import hours, i18n, log
+from app.assets import Assets
+from app.chat import sweeper
+from app.chat.queue_watch import QueueWatch
+from app.chat.relay import Relay
+from app.chat.store import ConversationStore
+from app.config import Settings
+from app.errors import ServiceError
+from app.keys import Keys
+from app.redis import connect
+from app.security import SecurityHeaders
+from app.services import Services
+from app.staff import console, console_socket
+from app.staff.accounts import Accounts
+from app.staff.presence import Presence
+from app.staff.sessions import StaffSessions
+from app.templating import Templates
+from app.visitor import chat_socket, pages
+
+DEV_ACCOUNT = "counselor"
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"alive": True})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    for name, client in (("redis", services.redis), ("durable redis", services.durable)):
+        try:
+            await asyncio.wait_for(client.ping(), timeout=2)
+        except Exception:  # any failure to answer means not ready; the reason says which
+            return JSONResponse({"ready": False, "reason": f"{name} is not answering"},
+                                status_code=503)
+    return JSONResponse({"ready": True})
+
+
+async def service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({"error": exc.code}, status_code=exc.status)
+
+
+async def _secret_key(settings: Settings, keys: Keys, durable: aioredis.Redis) -> str:
+    """The configured SECRET_KEY; in development, one generated once and shared through Redis
+    (so that every process on that Redis agrees on it)."""
+    if settings.secret_key:
+        return settings.secret_key
+    if await durable.set(keys.dev_secret, secrets.token_urlsafe(48), nx=True):
+        log.event("config.dev_secret_generated",
+                  note="development mode: SECRET_KEY generated and kept in Redis")
+    return str(await durable.get(keys.dev_secret))
+
+
+async def _first_account(accounts: Accounts) -> None:
+    """Development only: a first counselor account, printed once, so both sides can be tried."""
+    if await accounts.count():
+        return
+    password = secrets.token_urlsafe(12)
+    if await accounts.add(DEV_ACCOUNT, password, "counselor", "Nexus"):
+        print(
+            f"\n  Development account created -- log in at /staff as "
+            f"{DEV_ACCOUNT!r} with password {password!r}\n",
+            flush=True,
+        )
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the application; nothing is connected until the lifespan starts."""
+    keys = Keys.from_settings(settings)
+    opening_hours = hours.parse(settings.opening_hours)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = connect(settings.redis_url, settings.redis_max_connections)
+        durable = (
+            redis if settings.durable_url == settings.redis_url
+            else connect(settings.durable_url, settings.redis_max_connections)
+        )
+        secret = await _secret_key(settings, keys, durable)
+        translations = i18n.load_all()
+        assets = Assets()
+        relay = Relay(redis, keys.queue_channel + ":relay")
+        store = ConversationStore(redis, keys, secret)
+        presence = Presence(redis, keys)
+        services = Services(
+            settings=settings, keys=keys, redis=redis, durable=durable, store=store, relay=relay,
+            queue_watch=QueueWatch(store, presence, relay),
+            accounts=Accounts(durable, keys), staff_sessions=StaffSessions(redis, keys, secret),
+            presence=presence, opening_hours=opening_hours,
+            translations=translations, templates=Templates(translations, assets), assets=assets,
+        )
+        app.state.services = services
+        await relay.start()
+        await services.queue_watch.start()
+        sweeping = asyncio.create_task(
+            sweeper.run(redis, keys, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
+            name="sweeper",
+        )
+        if not settings.production:
+            await _first_account(services.accounts)
+        log.event("app.started", env=settings.env)
+        try:
+            yield
+        finally:
+            sweeping.cancel()
+            await services.queue_watch.stop()
+            await relay.stop()
+            await redis.aclose()
+            if durable is not redis:
+                await durable.aclose()
+
+    async def static(request: Request) -> Response:
+        services: Services = request.app.state.services
+        return await services.assets.endpoint(request)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/static/{name}", static),
+        *pages.routes,
+        WebSocketRoute("/ws/chat", chat_socket.endpoint),
+        *console.routes,
+        WebSocketRoute("/staff/ws", console_socket.endpoint),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={ServiceError: service_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,55 @@
+"""The per-process objects the lifespan creates and every handler reaches through the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+from babel.support import NullTranslations
+
+from app import hours
+from app.assets import Assets
+from app.chat.queue_watch import QueueWatch
+from app.chat.relay import Relay
+from app.chat.sockets import HEARTBEAT_SECONDS
+from app.chat.store import ConversationStore
+from app.config import Settings
+from app.keys import Keys
+from app.staff.accounts import Accounts
+from app.staff.presence import Presence
+from app.staff.sessions import StaffSessions
+from app.templating import Templates
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs; built once per process in `app.main`."""
+
+    settings: Settings
+    keys: Keys
+    redis: aioredis.Redis
+    durable: aioredis.Redis
+    store: ConversationStore
+    relay: Relay
+    queue_watch: QueueWatch
+    accounts: Accounts
+    staff_sessions: StaffSessions
+    presence: Presence
+    opening_hours: hours.OpeningHours
+    translations: dict[str, NullTranslations]
+    templates: Templates
+    assets: Assets
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often open sockets keep their conversations alive: well inside the idle TTL."""
+        return min(HEARTBEAT_SECONDS, self.settings.conversation_idle_seconds / 3)
+
+    def is_open(self) -> bool:
+        return self.opening_hours.is_open(datetime.now(ZoneInfo(self.settings.timezone)))
+
+    def text(self, lang: str, message: str) -> str:
+        """A server-side string in the visitor's language."""
+        return self.translations[lang].gettext(message)

@@ -1,0 +1,1 @@
+"""The staff side: accounts, sessions, the console and its socket."""

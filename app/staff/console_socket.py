@@ -1,0 +1,148 @@
+"""The counselor's WebSocket: the live queue, taking chats, and every chat the counselor holds."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from app import log
+from app.chat import sockets
+from app.chat.link import ConversationLink
+from app.chat.protocol import Frame
+from app.chat.relay import Subscription
+from app.errors import CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, NotAllowed
+from app.security import origin_allowed
+from app.services import Services
+from app.staff.sessions import COOKIE, StaffSession
+
+
+class ConsoleConnection:
+    """One console socket: the queue, plus a link per conversation this counselor holds."""
+
+    def __init__(self, services: Services, peer: sockets.Peer, session: StaffSession,
+                 subscription: Subscription) -> None:
+        self.services = services
+        self.peer = peer
+        self.session = session
+        self.subscription = subscription
+        self.links: dict[str, ConversationLink] = {}
+        self.by_channel: dict[str, ConversationLink] = {}
+
+    def _sender(self, cid: str) -> Any:
+        async def send(frame: dict[str, Any]) -> None:
+            await self.peer.send({**frame, "conv": cid})
+        return send
+
+    async def open(self, cid: str, last_id: str = "0-0") -> ConversationLink:
+        link = ConversationLink(self.services.store, self.services.relay, cid, "counselor",
+                                self._sender(cid), last_id)
+        self.links[cid] = link
+        self.by_channel[link.channel] = link
+        await self.subscription.add(link.channel)
+        await link.catch_up()
+        await link.send_delivery()
+        return link
+
+    async def send_queue(self) -> None:
+        await self.peer.send(self.services.queue_watch.snapshot.staff_frame())
+
+    async def start(self, hello: Frame) -> None:
+        """Show the queue and this counselor's chats, resuming each after the client's last id."""
+        chats = await self.services.store.staff_chats(self.session.username)
+        await self.peer.send({"type": "chats", "items": [
+            {"conv": c.id, "lang": c.lang, "state": c.state} for c in chats
+        ]})
+        for conversation in chats:
+            await self.open(conversation.id, hello.chats.get(conversation.id, "0-0"))
+        await self.send_queue()
+        await self.services.presence.heartbeat(self.session.username)
+        self.services.queue_watch.watch(self.subscription)
+        # Visitors' "a counselor is on duty" changes with this console.
+        await self.services.relay.publish(self.services.keys.queue_channel, {"kind": "presence"})
+
+    async def handle(self, frame: Frame) -> None:
+        if frame.type == "take":
+            await self.take(frame.conv)
+            return
+        link = self.links.get(frame.conv)
+        if link is None:
+            # Only the counselor who holds a conversation may act in it.
+            await self.peer.refuse(NotAllowed(), "not your conversation")
+            return
+        try:
+            if frame.type == "msg":
+                await link.message(frame)
+            elif frame.type == "typing":
+                await link.typing()
+            elif frame.type == "seen":
+                await link.seen(frame.id)
+            elif frame.type == "end":
+                await link.end()
+        except Gone:
+            await self.peer.send({"type": "error", "code": "gone", "conv": frame.conv,
+                                  "message": "this conversation has ended"})
+
+    async def take(self, cid: str) -> None:
+        if not await asyncio.shield(self._take_and_announce(cid)):
+            await self.peer.send({"type": "take_failed", "conv": cid})
+            return
+        await self.peer.send({"type": "taken", "conv": cid})
+        await self.open(cid)
+
+    async def _take_and_announce(self, cid: str) -> bool:
+        services = self.services
+        if not await services.store.take(cid, self.session.username, self.session.display_name):
+            return False
+        log.event("chat.taken")
+        channel = services.keys.conversation_channel(cid)
+        await services.relay.publish(channel, {"kind": "entry"})
+        await services.relay.publish(channel, {"kind": "state"})
+        await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
+        return True
+
+    async def pump(self) -> None:
+        queue_channel = self.services.keys.queue_channel
+        while True:
+            try:
+                channel, event = await asyncio.wait_for(self.subscription.events.get(),
+                                                        self.services.heartbeat_seconds)
+            except TimeoutError:
+                await self.heartbeat()
+                continue
+            if channel == queue_channel or event.get("kind") == "resync":
+                await self.send_queue()
+            link = self.by_channel.get(channel)
+            if link is not None:
+                await link.on_event(event)
+
+    async def heartbeat(self) -> None:
+        await self.services.presence.heartbeat(self.session.username)
+        for cid in list(self.links):
+            await self.services.store.touch(cid)
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+
+    async def body() -> None:
+        if not origin_allowed(websocket.scope, services.settings.allowed_origins):
+            raise sockets.Closing(CLOSE_ORIGIN)
+        session = await services.staff_sessions.get(websocket.cookies.get(COOKIE))
+        if session is None:
+            raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+        peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=True)
+        hello = await peer.hello()
+        async with services.relay.subscription() as subscription:
+            connection = ConsoleConnection(services, peer, session, subscription)
+            try:
+                await connection.start(hello)
+                await sockets.serve(peer, connection.handle, connection.pump)
+            finally:
+                services.queue_watch.unwatch(subscription)
+                await services.presence.leave(session.username)
+                await services.relay.publish(services.keys.queue_channel, {"kind": "presence"})
+
+    await sockets.guarded(websocket, body, side="staff")

@@ -1,0 +1,1 @@
+"""The visitor side: the landing page, starting a chat, and the visitor's socket."""

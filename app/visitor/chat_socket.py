@@ -1,0 +1,165 @@
+"""The visitor's WebSocket: queue position, messages both ways, typing, delivery, ending."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from app.chat import sockets
+from app.chat.link import ConversationLink
+from app.chat.protocol import Frame
+from app.chat.relay import Subscription
+from app.chat.waiting import estimate_wait_minutes
+from app.errors import (
+    CLOSE_FLOODING,
+    CLOSE_GONE,
+    CLOSE_ORIGIN,
+    CLOSE_UNAUTHENTICATED,
+    Gone,
+    RateLimited,
+    ServiceError,
+)
+from app.i18n import N_
+from app.security import origin_allowed
+from app.services import Services
+
+FLOOD_FACTOR = 3
+"""A session sending this many times its rate limit in one window is closed (4429)."""
+
+
+async def state_frame(services: Services, cid: str) -> dict[str, Any]:
+    """Where the visitor's conversation stands, as the visitor may see it."""
+    conversation = await services.store.get(cid)
+    if conversation is None:
+        return {"type": "state", "state": "gone"}
+    if conversation.state == "waiting":
+        position = services.queue_watch.snapshot.positions.get(cid)
+        return waiting_frame(services, position or await services.store.position(cid) or 1)
+    frame: dict[str, Any] = {"type": "state", "state": conversation.state}
+    if conversation.state == "active":
+        frame["counselor"] = conversation.staff_name
+    return frame
+
+
+def waiting_frame(services: Services, position: int) -> dict[str, Any]:
+    snapshot = services.queue_watch.snapshot
+    online = snapshot.counselors_online
+    return {"type": "state", "state": "waiting", "position": position, "counselors_online": online,
+            "wait_minutes": estimate_wait_minutes(position, online,
+                                                  list(snapshot.recent_chat_minutes))}
+
+
+class VisitorConnection:
+    """One visitor socket bound to the conversation its token names."""
+
+    def __init__(self, services: Services, peer: sockets.Peer, cid: str, lang: str,
+                 last_id: str) -> None:
+        self.services = services
+        self.peer = peer
+        self.cid = cid
+        self.lang = lang
+        self.link = ConversationLink(services.store, services.relay, cid, "visitor", peer.send,
+                                     last_id)
+        self.last_state: dict[str, Any] = {}
+        peer.explain = lambda error: services.text(lang, MESSAGES.get(error.code, MESSAGES["bad_input"]))
+
+    async def send_state(self, subscription: Subscription) -> None:
+        await self._send_state(await state_frame(self.services, self.cid), subscription)
+
+    async def queue_changed(self, subscription: Subscription) -> None:
+        position = self.services.queue_watch.snapshot.positions.get(self.cid)
+        if position is None:  # no longer waiting: taken, ended or gone
+            await self.send_state(subscription)
+        else:
+            await self._send_state(waiting_frame(self.services, position), subscription)
+
+    async def _send_state(self, frame: dict[str, Any], subscription: Subscription) -> None:
+        if frame != self.last_state:
+            await self.peer.send(frame)
+            self.last_state = frame
+        if frame["state"] == "waiting":
+            self.services.queue_watch.watch(subscription)
+        else:
+            self.services.queue_watch.unwatch(subscription)
+        if frame["state"] == "gone":
+            raise sockets.Closing(CLOSE_GONE)
+
+    async def handle(self, frame: Frame) -> None:
+        try:
+            if frame.type == "msg":
+                await self.check_rate()
+                await self.link.message(frame)
+            elif frame.type == "typing":
+                await self.link.typing()
+            elif frame.type == "seen":
+                await self.link.seen(frame.id)
+            elif frame.type == "end":
+                await self.link.end()
+        except Gone:
+            raise sockets.Closing(CLOSE_GONE) from None
+        except ServiceError as error:
+            await self.peer.refuse(error, client_id=frame.client_id)
+
+    async def check_rate(self) -> None:
+        settings = self.services.settings
+        count = await self.services.store.count_message(self.cid, settings.rate_limit_window_seconds)
+        if count > settings.rate_limit_messages * FLOOD_FACTOR:
+            raise sockets.Closing(CLOSE_FLOODING)
+        if count > settings.rate_limit_messages:
+            raise RateLimited()
+
+    async def pump(self, subscription: Subscription) -> None:
+        queue_channel = self.services.keys.queue_channel
+        while True:
+            try:
+                channel, event = await asyncio.wait_for(subscription.events.get(),
+                                                        self.services.heartbeat_seconds)
+            except TimeoutError:
+                await self.services.store.touch(self.cid)
+                continue
+            if channel == queue_channel:
+                await self.queue_changed(subscription)
+                continue
+            if event.get("kind") in ("state", "resync"):
+                await self.send_state(subscription)
+            await self.link.on_event(event)
+
+
+# Refusals the visitor is told about, in words they can act on (translated per session).
+MESSAGES = {
+    "too_long": N_("Your message is too long. Please split it into shorter messages."),
+    "rate_limited": N_("You are sending messages very fast. Please wait a moment and try again."),
+    "malformed": N_("That message could not be sent. Please try again."),
+    "bad_input": N_("That message could not be sent. Please try again."),
+    "not_allowed": N_("That is not possible in this chat."),
+}
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+
+    async def body() -> None:
+        if not origin_allowed(websocket.scope, services.settings.allowed_origins):
+            raise sockets.Closing(CLOSE_ORIGIN)
+        peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=False)
+        hello = await peer.hello()
+        cid = await services.store.resolve(hello.token)
+        conversation = await services.store.get(cid) if cid else None
+        if cid is None or conversation is None:
+            raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+        connection = VisitorConnection(services, peer, cid, conversation.lang, hello.last_id)
+        async with services.relay.subscription(connection.link.channel) as subscription:
+            try:
+                await connection.send_state(subscription)
+                await connection.link.catch_up()
+                await connection.link.send_delivery()
+                await services.store.touch(cid)
+                await sockets.serve(peer, connection.handle,
+                                    lambda: connection.pump(subscription))
+            finally:
+                services.queue_watch.unwatch(subscription)
+
+    await sockets.guarded(websocket, body, side="visitor")

@@ -1,0 +1,103 @@
+"""Visitor HTTP routes: the landing page (which also holds the chat), language, starting a chat."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app import i18n, log
+from app.errors import Closed, NotAllowed, QueueFull, ServiceError
+from app.hours import OpeningHours
+from app.i18n import N_
+from app.security import origin_allowed
+from app.services import Services
+
+LANGUAGE_COOKIE = "lang"
+DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+REFUSALS = {
+    "closed": N_(
+        "The chat is closed right now. See the opening hours and other ways to get help below."
+    ),
+    "queue_full": N_(
+        "Too many people are waiting right now. Please try again in a little while, "
+        "or call Kvinnofridslinjen on 020-50 50 50."
+    ),
+    "not_allowed": N_("The chat could not be started from here. Please reload the page."),
+}
+
+
+def language(request: Request) -> str:
+    return i18n.choose(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def hours_lines(opening_hours: OpeningHours, services: Services, lang: str) -> list[str]:
+    """The opening hours as short lines, e.g. "Mon–Fri 08:00–16:00"."""
+    lines = []
+    for rule in opening_hours.rules:
+        first, last = rule.days[0], rule.days[-1]
+        contiguous = list(rule.days) == list(range(first, last + 1))
+        if contiguous and last > first:
+            days = f"{services.text(lang, DAY_NAMES[first])}–{services.text(lang, DAY_NAMES[last])}"
+        else:
+            days = ", ".join(services.text(lang, DAY_NAMES[d]) for d in rule.days)
+        end = "24:00" if rule.end == time.max else rule.end.strftime("%H:%M")
+        lines.append(f"{days} {rule.start.strftime('%H:%M')}–{end}")
+    return lines
+
+
+async def landing(request: Request) -> Response:
+    services: Services = request.app.state.services
+    lang = language(request)
+    return services.templates.render(
+        lang, "visitor/index.html",
+        is_open=services.is_open(),
+        always_open=services.opening_hours.always,
+        hours=hours_lines(services.opening_hours, services, lang),
+        counselors_online=await services.presence.count(),
+        max_chars=services.settings.message_max_chars,
+    )
+
+
+async def choose_language(request: Request) -> Response:
+    form = await request.form()
+    lang = i18n.choose(str(form.get("lang", "")))
+    response = RedirectResponse("/", status_code=303)
+    services: Services = request.app.state.services
+    # A session cookie: gone when the browser closes; holds only the language.
+    response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict",
+                        secure=services.settings.secure_cookies)
+    return response
+
+
+async def start_chat(request: Request) -> Response:
+    """Create an anonymous session and its conversation in the queue."""
+    services: Services = request.app.state.services
+    lang = language(request)
+    try:
+        if not origin_allowed(request.scope, services.settings.allowed_origins):
+            raise NotAllowed()
+        if not services.is_open():
+            raise Closed()
+        token, _ = await services.store.create(lang, services.settings.queue_max)
+    except (Closed, QueueFull, NotAllowed) as error:
+        return refusal(services, lang, error)
+    await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
+    log.event("chat.started", lang=lang)
+    return JSONResponse({"token": token})
+
+
+def refusal(services: Services, lang: str, error: ServiceError) -> Response:
+    log.event("chat.refused", reason=error.code)
+    return JSONResponse({"error": error.code, "message": services.text(lang, REFUSALS[error.code])},
+                        status_code=error.status)
+
+
+routes = [
+    Route("/", landing),
+    Route("/lang", choose_language, methods=["POST"]),
+    Route("/api/chat", start_chat, methods=["POST"]),
+]
