@@ -1,0 +1,133 @@
+"""Test clients that speak to a real server the way the browser does: HTTP, then a WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.servers import ROOT, ServerProcess
+
+FRAME_SECONDS = 10.0
+
+
+class Socket:
+    """A WebSocket with helpers to wait for a particular frame."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(frame))
+
+    async def receive(self, timeout: float = FRAME_SECONDS) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        frame: dict[str, Any] = json.loads(raw)
+        return frame
+
+    async def until(self, match: Callable[[dict[str, Any]], bool],
+                    timeout: float = FRAME_SECONDS) -> dict[str, Any]:
+        """Skip frames until one matches."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.receive(timeout)
+                if match(frame):
+                    return frame
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+async def open_socket(server: ServerProcess, path: str, headers: dict[str, str] | None = None,
+                      origin: str | None = None) -> Socket:
+    connection = await connect(
+        server.ws_url + path,
+        origin=origin or server.url,  # type: ignore[arg-type]
+        additional_headers=headers or {},
+        open_timeout=FRAME_SECONDS,
+    )
+    return Socket(connection)
+
+
+async def start_chat(server: ServerProcess, lang: str = "sv") -> str:
+    """Start an anonymous chat over HTTP as the landing page does; return the visitor token."""
+    async with httpx.AsyncClient(base_url=server.url, cookies={"lang": lang}) as http:
+        response = await http.post("/api/chat", json={}, headers={"Origin": server.url})
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+
+async def visitor_socket(server: ServerProcess, token: str, last_id: str = "0-0") -> Socket:
+    socket = await open_socket(server, "/ws/chat")
+    await socket.send({"type": "hello", "token": token, "last_id": last_id})
+    return socket
+
+
+def add_staff(env: dict[str, str], role: str = "counselor", name: str = "Anna") -> tuple[str, str]:
+    """Create a staff account with the real CLI; return (username, password)."""
+    username = f"c{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(16)
+    subprocess.run(
+        [sys.executable, "-m", "app", "staff", "add", username, "--role", role, "--name", name],
+        input=password + "\n", text=True, cwd=ROOT, env=env, check=True, capture_output=True,
+    )
+    return username, password
+
+
+async def staff_login(server: ServerProcess, username: str, password: str) -> str:
+    """Log in through the real form; return the staff session cookie value."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        form = await http.get("/staff")
+        match = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert match, "the login form carries a CSRF token"
+        response = await http.post(
+            "/staff/login",
+            data={"csrf": match.group(1), "username": username, "password": password},
+            headers={"Origin": server.url},
+        )
+        assert response.status_code == 303, response.text
+        cookie: str = response.cookies["nexus_staff"]
+        return cookie
+
+
+async def staff_socket(server: ServerProcess, cookie: str,
+                       chats: dict[str, str] | None = None) -> Socket:
+    socket = await open_socket(server, "/staff/ws", headers={"Cookie": f"nexus_staff={cookie}"})
+    await socket.send({"type": "hello", "chats": chats or {}})
+    return socket
+
+
+async def first_waiting(staff: Socket, exclude: set[str] | None = None) -> str:
+    """Wait until the queue shows a conversation (not in `exclude`); return its id."""
+    exclude = exclude or set()
+    frame = await staff.until(
+        lambda f: f["type"] == "queue" and any(i["conv"] not in exclude for i in f["items"]))
+    conv: str = next(i["conv"] for i in frame["items"] if i["conv"] not in exclude)
+    return conv
+
+
+def is_entry(kind: str = "msg", sender: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    return lambda f: f["type"] == "entry" and f["kind"] == kind and sender in (None, f["from"])
+
+
+async def taken_chat(server: ServerProcess, name: str = "Anna",
+                     token: str | None = None) -> tuple[Socket, Socket, str]:
+    """A visitor whose chat a counselor has taken; returns (visitor, counselor, conv)."""
+    token = token or await start_chat(server)
+    visitor = await visitor_socket(server, token)
+    username, password = add_staff(server.env, name=name)
+    counselor = await staff_socket(server, await staff_login(server, username, password))
+    conv = await first_waiting(counselor)
+    await counselor.send({"type": "take", "conv": conv})
+    await counselor.until(lambda f: f["type"] == "taken")
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    return visitor, counselor, conv

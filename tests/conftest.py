@@ -1,0 +1,55 @@
+"""Fixtures: a real Redis for the whole run, and real server processes per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.redis import embedded_redis
+from tests.servers import ServerProcess, server_env
+
+StartServer = Callable[..., ServerProcess]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """TEST_REDIS_URL when given, else a private embedded redis-server for this run."""
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with embedded_redis() as url:
+        yield url
+
+
+@pytest.fixture
+def start_server(redis_url: str, tmp_path: Path) -> Iterator[StartServer]:
+    """Start servers with the given settings; they share a key prefix unless told otherwise.
+
+    `start_server()` then `start_server(env=first.env)` gives two processes on one Redis.
+    """
+    started: list[ServerProcess] = []
+
+    def start(env: dict[str, str] | None = None, **settings: str) -> ServerProcess:
+        environment = dict(env) if env else server_env(redis_url, **settings)
+        environment.update(settings)
+        server = ServerProcess(environment, tmp_path / f"server{len(started)}.log")
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server: StartServer) -> ServerProcess:
+    return start_server()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,80 @@
+"""Ephemeral by design: every key has a TTL, and after retention nothing of a chat is left."""
+
+import asyncio
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.clients import is_entry, start_chat, taken_chat, visitor_socket
+from tests.redis_scan import dump, ttls
+
+pytestmark = pytest.mark.anyio
+
+SECRET_TEXT = "min adress är Storgatan 5"
+DURABLE = ("staff:u:", "staff:all", "dev:secret")
+
+
+async def wait_until(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.2)
+
+
+def traces(url: str, needles: list[str]) -> dict[str, str]:
+    """Keys whose name or content contains any needle."""
+    return {key: text for key, text in dump(url).items()
+            if any(needle in key or needle in text for needle in needles)}
+
+
+async def test_every_ephemeral_key_has_a_time_to_live(server, redis_url):
+    visitor, counselor, conv = await taken_chat(server)
+    await visitor.send({"type": "msg", "text": "hej", "client_id": "a"})
+    await counselor.until(is_entry("msg", "visitor"))
+    prefix = server.env["KEY_PREFIX"]
+    for key, ttl in ttls(redis_url, prefix).items():
+        if any(key.startswith(prefix + durable) for durable in DURABLE):
+            continue
+        assert ttl > 0, f"{key} has no time-to-live"
+    await visitor.close()
+    await counselor.close()
+
+
+async def test_after_an_ended_chat_is_past_retention_nothing_of_it_remains(start_server, redis_url):
+    server = start_server(CONVERSATION_RETENTION_SECONDS="2")
+    token = await start_chat(server)
+    visitor, counselor, conv = await taken_chat(server, token=token)
+    await visitor.send({"type": "msg", "text": SECRET_TEXT, "client_id": "a"})
+    await counselor.until(is_entry("msg", "visitor"))
+    await counselor.send({"type": "end", "conv": conv})
+    await visitor.until(is_entry("end"))
+    assert traces(redis_url, [conv, SECRET_TEXT]), "the chat was in Redis while it lasted"
+    await visitor.close()
+    await counselor.close()
+    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT]))
+    # The visitor's token no longer opens anything.
+    again = await visitor_socket(server, token)
+    with pytest.raises(ConnectionClosed):
+        for _ in range(10):
+            await again.receive()
+    assert again.connection.close_code == 4401
+
+
+async def test_an_abandoned_chat_is_deleted_after_the_idle_time(start_server, redis_url):
+    server = start_server(CONVERSATION_IDLE_SECONDS="3")
+    token = await start_chat(server)
+    visitor = await visitor_socket(server, token)
+    await visitor.send({"type": "msg", "text": SECRET_TEXT, "client_id": "a"})
+    await visitor.until(lambda f: f["type"] == "sent")
+    staying = await visitor_socket(server, await start_chat(server))  # stays connected
+    await staying.until(lambda f: f["type"] == "state")
+    await visitor.close()  # the visitor just goes away, in the queue
+    await wait_until(lambda: not traces(redis_url, [SECRET_TEXT]))
+    await asyncio.sleep(4)  # longer than the idle time: the connected one must survive
+    prefix = server.env["KEY_PREFIX"]
+    queue = dump(redis_url, prefix + "queue")
+    assert len(queue) == 1 and queue[prefix + "queue"].count("', ") == 1  # only the one staying
+    await staying.send({"type": "msg", "text": "fortfarande här", "client_id": "b"})
+    assert (await staying.until(lambda f: f["type"] == "sent"))["client_id"] == "b"
+    await staying.close()
