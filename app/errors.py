@@ -3,6 +3,7 @@
     ServiceError                  base; `code` is a stable machine name the clients translate
     ├── BadInput                  a frame or form the service cannot use (400 / error frame)
     │   ├── TooLong               a message over MESSAGE_MAX_CHARS
+    │   ├── TooLarge              a form body over its limit, or of unknown length (413)
     │   └── Malformed             not JSON, wrong type, unknown field
     ├── RateLimited               too many messages in the window (429 / error frame)
     ├── QueueFull                 QUEUE_MAX conversations already wait (503)
@@ -49,6 +50,11 @@ class BadInput(ServiceError):
 
 class TooLong(BadInput):
     code = "too_long"
+
+
+class TooLarge(BadInput):
+    code = "too_large"
+    status = 413
 
 
 class Malformed(BadInput):

@@ -76,3 +76,12 @@ def test_pages_reference_no_other_origin(server):
         html = httpx.get(server.url + path).text
         for url in re.findall(r'(?:src|href|action)="([^"]+)"', html):
             assert url.startswith(("/", "tel:")), url
+
+
+def test_an_oversized_form_is_refused_before_it_is_read(server):
+    too_big = httpx.post(server.url + "/lang", content=b"lang=en&x=" + b"a" * 10_000,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert too_big.status_code == 413 and too_big.json() == {"error": "too_large"}
+    login = httpx.post(server.url + "/staff/login", content=b"a" * 10_000,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert login.status_code == 413 and "Formuläret var för stort." in login.text

@@ -10,6 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import log
+from app.errors import TooLarge
+from app.forms import small_form
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
@@ -18,7 +20,6 @@ from app.staff.sessions import COOKIE
 from app.visitor.pages import language
 
 LOGIN_CSRF_COOKIE = "nexus_login_csrf"
-FORM_MAX_BYTES = 4096
 
 
 def _same(a: str, b: str) -> bool:
@@ -49,9 +50,10 @@ async def console_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     services: Services = request.app.state.services
-    if int(request.headers.get("content-length") or FORM_MAX_BYTES + 1) > FORM_MAX_BYTES:
+    try:
+        form = await small_form(request)
+    except TooLarge:
         return login_form(request, N_("The form was too large."), 413)
-    form = await request.form()
     if not origin_allowed(request.scope, services.settings.allowed_origins) or not _same(
         str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     ):
@@ -75,7 +77,7 @@ async def logout(request: Request) -> Response:
     services: Services = request.app.state.services
     token = request.cookies.get(COOKIE)
     session = await services.staff_sessions.get(token)
-    form = await request.form()
+    form = await small_form(request)
     if session is not None and _same(str(form.get("csrf", "")), session.csrf):
         await services.staff_sessions.end(token)
         log.event("staff.logout", staff=session.username)

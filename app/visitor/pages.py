@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from app import i18n, log
 from app.errors import Closed, NotAllowed, QueueFull, ServiceError
+from app.forms import small_form
 from app.hours import OpeningHours
 from app.i18n import N_
 from app.security import origin_allowed
@@ -63,7 +64,7 @@ async def landing(request: Request) -> Response:
 
 
 async def choose_language(request: Request) -> Response:
-    form = await request.form()
+    form = await small_form(request)
     lang = i18n.choose(str(form.get("lang", "")))
     response = RedirectResponse("/", status_code=303)
     services: Services = request.app.state.services

@@ -1,0 +1,19 @@
+"""Reading small HTML forms with a hard size limit, so a huge body is never read into memory."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from app.errors import TooLarge
+
+FORM_MAX_BYTES = 4096
+"""Every form the service has (language, login, logout) fits easily."""
+
+
+async def small_form(request: Request, max_bytes: int = FORM_MAX_BYTES) -> FormData:
+    """The form, or `TooLarge` when its declared length is missing or over `max_bytes`."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > max_bytes:
+        raise TooLarge()
+    return await request.form(max_files=0, max_fields=20)
