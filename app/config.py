@@ -91,6 +91,12 @@ class Settings:
         "Comma-separated extra origins allowed to open WebSockets (the service's own origin "
         "always is), e.g. the public https origin behind a proxy.",
     )
+    neutral_site_url: str = setting(
+        "NEUTRAL_SITE_URL",
+        "https://www.smhi.se/",
+        "Where the quick exit sends the visitor: a harmless site (default: the Swedish weather "
+        "service), opened with no referrer.",
+    )
     log_level: str = setting("LOG_LEVEL", "INFO", "Log level of the JSON event log.")
 
     @property
@@ -175,6 +181,8 @@ def validate(settings: Settings) -> None:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE {settings.timezone!r} is not a known time zone") from None
+    if not settings.neutral_site_url.startswith("https://"):
+        raise ConfigError("NEUTRAL_SITE_URL must be an https:// address")
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")
     if settings.production and settings.secret_key.lower().startswith(("change", "secret", "xxx")):

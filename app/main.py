@@ -31,7 +31,7 @@ from app.staff.accounts import Accounts
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.templating import Templates
-from app.visitor import chat_socket, pages
+from app.visitor import chat_socket, pages, quick_exit
 
 DEV_ACCOUNT = "counselor"
 
@@ -134,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz),
         Route("/static/{name}", static),
         *pages.routes,
+        *quick_exit.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),

@@ -88,11 +88,18 @@ class ConversationLink:
         if await self.store.acknowledge(self.cid, self.party, entry_id):
             await self.relay.publish(self.channel, {"kind": "ack", "party": self.party, "id": entry_id})
 
-    async def end(self) -> None:
-        await asyncio.shield(self._end_and_announce())
+    async def end(self, reason: str = "") -> None:
+        await asyncio.shield(end_conversation(self.store, self.relay, self.cid, self.party, reason))
 
-    async def _end_and_announce(self) -> None:
-        if await self.store.end(self.cid, self.party):
-            await self.relay.publish(self.channel, {"kind": "entry"})
-            await self.relay.publish(self.channel, {"kind": "state"})
-            await self.relay.publish(self.store.keys.queue_channel, {"kind": "queue"})
+
+async def end_conversation(
+    store: ConversationStore, relay: Relay, cid: str, by: str, reason: str = ""
+) -> bool:
+    """End a conversation and wake everyone watching it; False if it had already ended."""
+    if not await store.end(cid, by, reason):
+        return False
+    channel = store.keys.conversation_channel(cid)
+    await relay.publish(channel, {"kind": "entry"})
+    await relay.publish(channel, {"kind": "state"})
+    await relay.publish(store.keys.queue_channel, {"kind": "queue"})
+    return True

@@ -86,7 +86,7 @@ return {'ok', id}
 
 _END = _EXPIRE_ALL + """
 -- KEYS: queue, conv, stats; ARGV: cid, by, now_ms, retention_ttl, staff_chats_prefix,
---       stats_samples, stats_ttl
+--       stats_samples, stats_ttl, reason
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state or state == 'ended' then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -100,7 +100,7 @@ if taken then
   redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
 redis.call('HSET', KEYS[2], 'state', 'ended', 'ended_at', ARGV[3], 'ended_by', ARGV[2])
-redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'end', 'f', ARGV[2], 'ts', ARGV[3])
+redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'end', 'f', ARGV[2], 'ts', ARGV[3], 'r', ARGV[8])
 expire_all(KEYS[2], ARGV[4])
 return 1
 """
@@ -140,6 +140,7 @@ class Entry:
     name: str = ""
     ts: int = 0
     client_id: str = ""
+    reason: str = ""
 
     @classmethod
     def from_stream(cls, entry_id: str, fields: dict[str, str]) -> Entry:
@@ -151,6 +152,7 @@ class Entry:
             name=fields.get("n", ""),
             ts=int(fields.get("ts", "0")),
             client_id=fields.get("c", ""),
+            reason=fields.get("r", ""),
         )
 
     def to_frame(self) -> dict[str, Any]:
@@ -161,6 +163,8 @@ class Entry:
             frame["client_id"] = self.client_id
         if self.name:
             frame["name"] = self.name
+        if self.reason:
+            frame["reason"] = self.reason
         return frame
 
 
@@ -237,6 +241,11 @@ class ConversationStore:
         cid = await self.redis.get(self.keys.visitor(self.token_hash(token)))
         return cast(str | None, cid)
 
+    async def forget_visitor(self, token: str) -> None:
+        """Invalidate a visitor token at once (the conversation stays for its retention)."""
+        if token and len(token) <= 100:
+            await self.redis.delete(self.keys.visitor(self.token_hash(token)))
+
     async def get(self, cid: str) -> Conversation | None:
         fields = cast(dict[str, str], await self.redis.hgetall(self.keys.conversation(cid)))
         return Conversation.from_hash(cid, fields) if fields else None
@@ -268,13 +277,16 @@ class ConversationStore:
         )
         return bool(taken)
 
-    async def end(self, cid: str, by: str) -> bool:
-        """End a conversation; its keys expire after the retention time."""
+    async def end(self, cid: str, by: str, reason: str = "") -> bool:
+        """End a conversation; its keys expire after the retention time.
+
+        `reason` is empty for an ordinary end, or "left" when the visitor used the quick exit.
+        """
         k = self.keys
         ended = await self._end(
             keys=[k.queue, k.conversation(cid), k.chat_minutes],
             args=[cid, by, now_ms(), k.retention_seconds, self._staff_prefix,
-                  STATS_SAMPLES, STATS_SECONDS],
+                  STATS_SAMPLES, STATS_SECONDS, reason],
         )
         return bool(ended)
 
