@@ -71,8 +71,14 @@ def own_origin(scope: Scope) -> str:
 
 
 def origin_allowed(scope: Scope, allowed: tuple[str, ...]) -> bool:
-    """True when the request's Origin is this service's own origin or an allowed one."""
-    origin = Headers(scope=scope).get("origin")
-    if not origin:
-        return False
+    """True when the request's Origin is this service's own origin or an allowed one.
+
+    Our `Referrer-Policy: no-referrer` makes browsers send `Origin: null` on a plain form
+    POST from our own page; then the browser-set `Sec-Fetch-Site: same-origin` (which no
+    page can forge) is the proof instead.
+    """
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    if origin in (None, "", "null"):
+        return headers.get("sec-fetch-site") == "same-origin"
     return origin == own_origin(scope) or origin in allowed

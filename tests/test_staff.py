@@ -64,6 +64,31 @@ def test_login_without_the_csrf_token_is_refused(server):
     assert response.status_code == 403 and "nexus_staff=" not in response.headers.get("set-cookie", "")
 
 
+def login_with_browser_headers(server, headers):
+    """Log in the way a browser sends our own form: our no-referrer policy makes Origin null."""
+    username, password = add_staff(server.env)
+    with httpx.Client(base_url=server.url) as http:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', http.get("/staff").text).group(1)
+        return http.post("/staff/login", data={"csrf": csrf, "username": username, "password": password},
+                         headers=headers)
+
+
+def test_login_from_our_own_form_with_a_null_origin_works(server):
+    response = login_with_browser_headers(server, {"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 303 and "nexus_staff=" in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    {"Origin": "null"},
+    {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
+    {},
+])
+def test_login_from_elsewhere_is_refused(server, headers):
+    response = login_with_browser_headers(server, headers)
+    assert response.status_code == 403 and "nexus_staff=" not in response.headers.get("set-cookie", "")
+
+
 def test_the_session_cookie_is_httponly_and_strict(server):
     username, password = add_staff(server.env)
     with httpx.Client(base_url=server.url) as http:

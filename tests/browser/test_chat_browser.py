@@ -1,0 +1,293 @@
+"""The visitor page and the counselor console in headless Chromium, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    Traffic,
+    counselor_takes_first,
+    log_in_over_http,
+    log_in_with_the_form,
+    open_visitor_chat,
+    screenshot,
+    visitor_writes,
+)
+from tests.clients import add_staff
+
+pytestmark = pytest.mark.browser
+
+
+def assert_can_be_typed_in(box) -> None:
+    """A message box a person can see and tap, not one only a script can fill (fill() would)."""
+    expect(box).to_be_visible()
+    expect(box).to_be_editable()
+    box.scroll_into_view_if_needed()
+    size = box.bounding_box()
+    on_top = box.evaluate("""(e) => {
+        const r = e.getBoundingClientRect();
+        return e.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    }""")
+    assert size is not None and size["width"] >= 200 and size["height"] >= 40 and on_top, (
+        f"the message box cannot be seen or tapped: {size}, under the pointer: {on_top}")
+
+
+def test_visitor_and_counselor_chat_on_a_phone(server, new_context):
+    traffic = Traffic()
+    phone = new_context(**PHONE)
+    desk = new_context(**DESKTOP)
+    traffic.watch(phone)
+    traffic.watch(desk)
+    visitor = phone.new_page()
+    counselor = desk.new_page()
+
+    open_visitor_chat(visitor, server.url)
+    assert_can_be_typed_in(visitor.locator("#message"))
+    visitor_writes(visitor, "Hej, jag behöver prata med någon.")
+    mine = visitor.locator("#log li.entry-mine")
+    expect(mine).to_have_count(1)
+    expect(mine.locator(".tick")).to_have_text("Skickat")  # stored while waiting in the queue
+
+    username, password = add_staff(server.env, name="Anna")
+    log_in_with_the_form(counselor, server, username, password)
+    pane = counselor_takes_first(counselor)
+    expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text(["Hej, jag behöver prata med någon."])
+
+    assert_can_be_typed_in(pane.locator("form.composer textarea"))
+    answer = "Hej! Jag heter Anna. Berätta gärna."
+    pane.locator("form.composer textarea").fill(answer)
+    pane.locator("form.composer button[type=submit]").click()
+
+    expect(visitor.locator("#log li.entry-event")).to_contain_text(["Anna har kommit in i chatten."])
+    expect(visitor.locator("#log li.entry-theirs .text")).to_have_text([answer])
+    expect(visitor.locator("#chat-status")).to_have_text("Du chattar med Anna.")
+    expect(mine.locator(".tick")).to_have_text("Levererat")  # the counselor has seen it
+    expect(pane.locator("ol.log li.entry-mine .tick")).to_have_text("Levererat")
+    screenshot(visitor, "visitor-phone-chat.png")
+    screenshot(counselor, "counselor-console.png")
+
+    visitor.locator("#end-chat").tap()
+    visitor.locator("#end-yes").tap()
+    expect(visitor.locator("#log li.entry-event").last).to_have_text("Du avslutade chatten.")
+    expect(visitor.locator("#composer")).to_be_hidden()
+    expect(pane.locator("ol.log li.entry-event").last).to_have_text("Besökaren avslutade chatten.")
+    expect(pane.locator("form.composer")).to_be_hidden()
+
+    assert any(url.endswith("/ws/chat") for url in traffic.urls), traffic.urls
+    assert any(url.endswith("/staff/ws") for url in traffic.urls), traffic.urls
+    assert traffic.foreign(server.url) == [], "requests left the service's own origin"
+
+
+def page_width(page) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
+def test_landing_page_fits_a_320px_screen(server, new_context):
+    page = new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True).new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("#start-chat")).to_be_visible()
+    assert page_width(page) <= 320
+
+    open_visitor_chat(page, server.url)
+    visitor_writes(page, "https://example.invalid/" + "ettlångtordutanmellanslag" * 6)
+    expect(page.locator("#log li.entry-mine .tick")).to_have_text("Skickat")
+    assert page_width(page) <= 320
+
+
+def test_landing_page_is_readable_without_javascript(server, new_context):
+    page = new_context(java_script_enabled=False, **PHONE).new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("h1#intro-title")).to_be_visible()
+    expect(page.locator("h1#intro-title")).to_have_text("Chatta anonymt med Nexus")
+    expect(page.get_by_role("heading", name="Öppettider")).to_be_visible()
+    expect(page.locator('a[href="tel:112"]')).to_be_visible()
+    expect(page.locator('a[href="tel:020505050"]')).to_be_visible()
+    expect(page.locator("#start-chat")).to_be_hidden()
+    # Playwright's text locators skip <noscript>, so the notice is found by its element.
+    notice = page.locator("noscript p.notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("Chatten behöver JavaScript, som är avstängt i den här webbläsaren.")
+
+
+def test_english_is_one_tap_away(server, new_context):
+    page = new_context(**PHONE).new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    page.locator("button[name=lang][value=en]").tap()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1#intro-title")).to_have_text("Talk anonymously with Nexus")
+
+    page.locator("#start-chat").tap()
+    expect(page.locator("#chat-status")).to_contain_text("You are number 1 in the queue.")
+    expect(page.locator("#chat-status")).to_contain_text("You can start writing now.")
+
+
+class DroppingProxy:
+    """A TCP forwarder on 127.0.0.1 to a local port, which can cut every connection on demand.
+
+    `cut()` aborts all open connections and refuses new ones (accepts, then aborts at once)
+    until `restore()`. Runs its own event loop in a thread; `close()` stops it within seconds.
+    """
+
+    STEP_SECONDS = 5.0
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.refusing = False
+        self.connections: set[asyncio.StreamWriter] = set()
+        self.loop = asyncio.new_event_loop()
+        self.stopped: asyncio.Event | None = None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="dropping-proxy", daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> DroppingProxy:
+        self.thread.start()
+        assert self.ready.wait(self.STEP_SECONDS), "the proxy did not start"
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_until_complete(self._serve())
+        finally:
+            self.loop.close()
+
+    async def _serve(self) -> None:
+        self.stopped = asyncio.Event()
+        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self.ready.set()
+        async with server:
+            await self.stopped.wait()
+            server.close()
+            self._abort_all()
+            await server.wait_closed()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _client(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+        self.connections.add(client)
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            if self.refusing:
+                return
+            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", self.target_port)
+            self.connections.add(upstream)
+            await asyncio.gather(self._pipe(client_reader, upstream), self._pipe(upstream_reader, client))
+        except OSError:
+            pass
+        finally:
+            for writer in (client, upstream):
+                if writer is not None:
+                    self.connections.discard(writer)
+                    writer.transport.abort()
+                    with contextlib.suppress(OSError, asyncio.CancelledError):
+                        await writer.wait_closed()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()  # one side gone: the other goes too
+
+    def _abort_all(self) -> None:
+        for writer in list(self.connections):
+            writer.transport.abort()
+
+    def _call(self, function: Callable[[], None]) -> None:
+        done = threading.Event()
+
+        def run() -> None:
+            function()
+            done.set()
+
+        self.loop.call_soon_threadsafe(run)
+        assert done.wait(self.STEP_SECONDS), "the proxy did not answer"
+
+    def cut(self) -> None:
+        def cut_now() -> None:
+            self.refusing = True
+            self._abort_all()
+
+        self._call(cut_now)
+
+    def restore(self) -> None:
+        def restore_now() -> None:
+            self.refusing = False
+
+        self._call(restore_now)
+
+    def close(self) -> None:
+        if self.thread.is_alive() and self.stopped is not None:
+            self.loop.call_soon_threadsafe(self.stopped.set)
+        self.thread.join(self.STEP_SECONDS)
+        assert not self.thread.is_alive(), "the proxy did not stop"
+
+
+@pytest.fixture
+def proxy(server) -> Iterator[DroppingProxy]:
+    forwarder = DroppingProxy(server.port).start()
+    try:
+        yield forwarder
+    finally:
+        forwarder.close()
+
+
+def test_visitor_reconnects_by_itself(server, proxy, new_context):
+    traffic = Traffic()
+    phone = new_context(**PHONE)
+    traffic.watch(phone)
+    visitor = phone.new_page()
+    open_visitor_chat(visitor, proxy.origin)
+
+    desk = new_context(**DESKTOP)
+    username, password = add_staff(server.env, name="Anna")
+    log_in_over_http(desk, server, username, password)
+    counselor = desk.new_page()
+    counselor.goto(server.url + "/staff")
+    pane = counselor_takes_first(counselor)
+    expect(visitor.locator("#chat-status")).to_have_text("Du chattar med Anna.")
+    theirs = pane.locator("ol.log li.entry-theirs .text")
+
+    visitor_writes(visitor, "Innan avbrottet")
+    expect(theirs).to_have_text(["Innan avbrottet"])
+
+    connection = visitor.locator("#connection")
+    expect(connection).to_be_hidden()
+    proxy.cut()
+    expect(connection).to_be_visible()
+    expect(connection).to_have_text("Anslutningen bröts. Ansluter igen…")
+    visitor_writes(visitor, "Under avbrottet")  # kept and sent again once the page is back
+    expect(visitor.locator("#log li.entry-mine .tick").last).to_have_text("Skickar…")
+    proxy.restore()
+    expect(connection).to_be_hidden(timeout=20_000)
+
+    visitor_writes(visitor, "Efter återanslutningen")
+    expect(theirs).to_have_text(["Innan avbrottet", "Under avbrottet", "Efter återanslutningen"])
+    expect(visitor.locator("#log li.entry-mine .tick")).to_have_text(["Levererat"] * 3)
+    # A later round trip: anything sent twice would have arrived before this answer.
+    pane.locator("form.composer textarea").fill("Jag ser dina meddelanden.")
+    pane.locator("form.composer button[type=submit]").click()
+    expect(visitor.locator("#log li.entry-theirs .text")).to_have_text(["Jag ser dina meddelanden."])
+    expect(theirs).to_have_count(3)
+    expect(visitor.locator("#log li.entry-mine")).to_have_count(3)
+
+    sockets = [url for url in traffic.urls if url == proxy.origin.replace("http", "ws", 1) + "/ws/chat"]
+    assert len(sockets) >= 2, f"the page opened a new socket after the cut: {sockets}"
+    assert traffic.foreign(proxy.origin) == [], "the visitor page went past its own origin"
