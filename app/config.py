@@ -71,6 +71,32 @@ class Settings:
         1800,
         "An abandoned conversation (nobody connected) is deleted after this long.",
     )
+    return_code_retention_seconds: int = setting(
+        "RETURN_CODE_RETENTION_SECONDS",
+        604_800,
+        "How long a conversation with a return code (and every letter) is kept after its last "
+        "message, instead of the two times above. Default 7 days: long enough to come back after "
+        "a weekend, or a week later when it is safe again; short enough that little is kept. "
+        "At least CONVERSATION_IDLE_SECONDS and CONVERSATION_RETENTION_SECONDS.",
+    )
+    return_guesses_per_minute_global: int = setting(
+        "RETURN_GUESSES_PER_MINUTE_GLOBAL",
+        300,
+        "Return codes tried per minute by everyone together (each client may also try only 10 "
+        "per 10 minutes): blunts guessing spread over many addresses.",
+    )
+    letter_reply_days: int = setting(
+        "LETTER_REPLY_DAYS", 2, "Working days within which a left message is promised an answer."
+    )
+    letter_queue_threshold: int = setting(
+        "LETTER_QUEUE_THRESHOLD",
+        10,
+        "While the chat is open, visitors may leave a message instead of chatting once this many "
+        "wait in the queue (always when closed or when no counselor is on duty).",
+    )
+    letters_max: int = setting(
+        "LETTERS_MAX", 500, "Most left messages kept at once; more are refused with the helpline numbers."
+    )
     message_max_chars: int = setting("MESSAGE_MAX_CHARS", 4000, "Longest message anyone may send.")
     rate_limit_messages: int = setting(
         "RATE_LIMIT_MESSAGES", 30, "Messages one visitor session may send per rate window."
@@ -170,9 +196,19 @@ def validate(settings: Settings) -> None:
         "queue_max",
         "staff_session_idle_seconds",
         "redis_max_connections",
+        "return_code_retention_seconds",
+        "return_guesses_per_minute_global",
+        "letter_reply_days",
+        "letter_queue_threshold",
+        "letters_max",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.upper()} must be at least 1")
+    # A code must never make a conversation go sooner than it would without one.
+    if settings.return_code_retention_seconds < max(settings.conversation_idle_seconds,
+                                                    settings.conversation_retention_seconds):
+        raise ConfigError("RETURN_CODE_RETENTION_SECONDS must be at least CONVERSATION_IDLE_SECONDS "
+                          "and CONVERSATION_RETENTION_SECONDS")
     try:
         hours.parse(settings.opening_hours)
     except ValueError as error:

@@ -4,11 +4,18 @@
     ├── BadInput                  a frame or form the service cannot use (400 / error frame)
     │   ├── TooLong               a message over MESSAGE_MAX_CHARS
     │   ├── TooLarge              a form body over its limit, or of unknown length (413)
-    │   └── Malformed             not JSON, wrong type, unknown field
+    │   ├── Malformed             not JSON, wrong type, unknown field
+    │   ├── Empty                 a letter with no text
+    │   └── CodeFormat            a return code that is not 16 digits (400)
     ├── RateLimited               too many messages in the window (429 / error frame)
+    │   └── TooManyAttempts       too many return codes or letters from one client, or from
+    │                             everyone (429, with Retry-After)
     ├── QueueFull                 QUEUE_MAX conversations already wait (503)
+    ├── LettersFull               LETTERS_MAX letters are already kept (503)
     ├── Closed                    outside opening hours (503)
+    ├── ChatOpen                  a letter while a counselor can answer a chat now (409)
     ├── NotAllowed                no session, wrong session, or no right to do this (401/403)
+    ├── CodeUnknown               a return code that opens nothing: wrong and expired alike (404)
     └── Gone                      the conversation has ended or expired (410)
 
 WebSocket close codes (4000-4999 are the application's own):
@@ -17,6 +24,8 @@ WebSocket close codes (4000-4999 are the application's own):
     4401  no valid session (missing, wrong or expired token / staff login)
     4403  Origin not allowed
     4408  no hello frame in time
+    4409  replaced: the conversation was reopened with its return code elsewhere, so this
+          session's token no longer opens it
     4410  the conversation is gone (expired or deleted)
     4429  flooding: far past the rate limit
     1009  frame larger than the transport limit (sent by the server library itself)
@@ -28,6 +37,7 @@ CLOSE_MALFORMED = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_REPLACED = 4409
 CLOSE_GONE = 4410
 CLOSE_FLOODING = 4429
 
@@ -61,14 +71,45 @@ class Malformed(BadInput):
     code = "malformed"
 
 
+class Empty(BadInput):
+    code = "empty"
+
+
+class CodeFormat(BadInput):
+    code = "code_format"
+
+
 class RateLimited(ServiceError):
     code = "rate_limited"
     status = 429
 
 
+class TooManyAttempts(RateLimited):
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class QueueFull(ServiceError):
     code = "queue_full"
     status = 503
+
+
+class LettersFull(ServiceError):
+    code = "letters_full"
+    status = 503
+
+
+class ChatOpen(ServiceError):
+    code = "chat_open"
+    status = 409
+
+
+class CodeUnknown(ServiceError):
+    code = "code_unknown"
+    status = 404
 
 
 class Closed(ServiceError):

@@ -4,17 +4,36 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
 
     {p}v:{token_hash}          string  visitor session -> conversation id         conversation TTL
     {p}c:{cid}                 hash    state, language, counselor, rate counter  conversation TTL
+                                       (also: its token's and code's key names,
+                                       a letter's hold and answered flag)
     {p}c:{cid}:m               stream  the messages, in order, each with an id   conversation TTL
     {p}c:{cid}:s               hash    client message id -> stream id (dedup)    conversation TTL
+    {p}rc:{code_hash}          string  return code's slow hash -> conversation   conversation TTL
     {p}queue                   zset    waiting conversation ids by arrival       idle TTL, refreshed
+    {p}coded                   zset    running coded conversations by last use   return TTL, refreshed
+    {p}letters                 zset    left messages by time waiting since       return TTL, refreshed
     {p}staff:online            zset    staff id -> presence expiry (ms)          presence TTL, refreshed
     {p}staff:{id}:chats        set     conversation ids a counselor holds        idle TTL, refreshed
     {p}stats:chat_minutes      list    recent chat lengths (numbers only)        one day
     {p}ss:{token_hash}         hash    staff session                             staff idle TTL
+    {p}rl:code:{client_hash}   string  return codes one client tried             GUESS_WINDOW_SECONDS
+    {p}rl:code:all             string  return codes everyone tried               GLOBAL_GUESS_WINDOW_SECONDS
+    {p}rl:letter:{client_hash} string  messages one client left                  LETTER_WINDOW_SECONDS
 
 The conversation TTL is the idle TTL while it runs (refreshed whenever anyone is connected
 or writes) and the retention TTL once it has ended. Set and queue members of a conversation
 are removed when it ends, and swept when it expires unended (see `app/chat/sweeper.py`).
+
+A conversation with a return code (every letter has one) uses the return TTL
+(`RETURN_CODE_RETENTION_SECONDS`, default 7 days) for every one of its keys instead, counted
+from its last message, whether it runs or has ended: long enough to come back after a
+weekend, or a week later when it is safe again, and short enough that little is kept.
+It is never left to expire while it runs: the sweeper ends it once nobody has been connected
+for the idle time (`{p}coded` holds when each was last used), and it is then kept for the
+return TTL like any other ended coded conversation. The code itself is stored only as a
+slow, peppered hash (see `app/chat/return_codes.py`); `{p}c:{cid}` names its current key so
+that a new code can delete the old one. `{client_hash}` is a keyed hash of the client's
+address (never the address), living only as long as its counting window.
 
 Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
 
@@ -40,6 +59,15 @@ PRESENCE_SECONDS = 60
 STATS_SECONDS = 86_400
 """Recent chat lengths (for the wait estimate) are kept a day."""
 
+GUESS_WINDOW_SECONDS = 600
+"""One client's return-code attempts are counted over ten minutes."""
+
+GLOBAL_GUESS_WINDOW_SECONDS = 60
+"""Everyone's return-code attempts are counted per minute."""
+
+LETTER_WINDOW_SECONDS = 3600
+"""The messages one client leaves are counted over an hour."""
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -50,6 +78,7 @@ class Keys:
     retention_seconds: int
     staff_idle_seconds: int
     rate_window_seconds: int
+    return_seconds: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -59,6 +88,7 @@ class Keys:
             retention_seconds=settings.conversation_retention_seconds,
             staff_idle_seconds=settings.staff_session_idle_seconds,
             rate_window_seconds=settings.rate_limit_window_seconds,
+            return_seconds=settings.return_code_retention_seconds,
         )
 
     # Ephemeral: a conversation and its visitor.
@@ -74,10 +104,31 @@ class Keys:
     def sent_ids(self, cid: str) -> str:
         return f"{self.conversation(cid)}:s"
 
+    def return_code(self, code_hash: str) -> str:
+        return f"{self.prefix}rc:{code_hash}"
+
     # Ephemeral: shared structures.
     @property
     def queue(self) -> str:
         return f"{self.prefix}queue"
+
+    @property
+    def coded(self) -> str:
+        return f"{self.prefix}coded"
+
+    @property
+    def letters(self) -> str:
+        return f"{self.prefix}letters"
+
+    def guesses(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:code:{client_hash}"
+
+    @property
+    def guesses_all(self) -> str:
+        return f"{self.prefix}rl:code:all"
+
+    def letters_left(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:letter:{client_hash}"
 
     @property
     def staff_online(self) -> str:

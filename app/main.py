@@ -31,7 +31,8 @@ from app.staff.accounts import Accounts
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.templating import Templates
-from app.visitor import chat_socket, pages, quick_exit
+from app.visitor import chat_socket, pages, quick_exit, returning
+from app.visitor.throttle import Throttle
 
 DEV_ACCOUNT = "counselor"
 
@@ -104,12 +105,13 @@ def create_app(settings: Settings) -> Starlette:
             accounts=Accounts(durable, keys), staff_sessions=StaffSessions(redis, keys, secret),
             presence=presence, opening_hours=opening_hours,
             translations=translations, templates=Templates(translations, assets), assets=assets,
+            throttle=Throttle(redis, store, settings.return_guesses_per_minute_global),
         )
         app.state.services = services
         await relay.start()
         await services.queue_watch.start()
         sweeping = asyncio.create_task(
-            sweeper.run(redis, keys, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
+            sweeper.run(store, relay, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
             name="sweeper",
         )
         if not settings.production:
@@ -135,6 +137,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/static/{name}", static),
         *pages.routes,
         *quick_exit.routes,
+        *returning.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),

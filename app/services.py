@@ -21,6 +21,7 @@ from app.staff.accounts import Accounts
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.templating import Templates
+from app.visitor.throttle import Throttle
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Services:
     translations: dict[str, NullTranslations]
     templates: Templates
     assets: Assets
+    throttle: Throttle
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -49,6 +51,17 @@ class Services:
 
     def is_open(self) -> bool:
         return self.opening_hours.is_open(datetime.now(ZoneInfo(self.settings.timezone)))
+
+    async def can_chat_now(self) -> bool:
+        """Whether a counselor can answer a chat now: open, and someone on duty."""
+        return self.is_open() and await self.presence.count() > 0
+
+    async def accepts_letters(self) -> bool:
+        """Whether visitors may leave a message: when nobody can answer a chat now, or the
+        queue is long (LETTER_QUEUE_THRESHOLD)."""
+        if not await self.can_chat_now():
+            return True
+        return await self.store.queue_length() >= self.settings.letter_queue_threshold
 
     def text(self, lang: str, message: str) -> str:
         """A server-side string in the visitor's language."""

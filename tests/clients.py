@@ -131,3 +131,45 @@ async def taken_chat(server: ServerProcess, name: str = "Anna",
     await counselor.until(lambda f: f["type"] == "taken")
     await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
     return visitor, counselor, conv
+
+
+async def ask_code(visitor: Socket) -> str:
+    """Ask for a return code on the visitor's socket, as the chat page does; return it as shown."""
+    await visitor.send({"type": "code"})
+    frame = await visitor.until(lambda f: f["type"] == "code")
+    code: str = frame["code"]
+    return code
+
+
+async def post_json(server: ServerProcess, path: str, body: Any, address: str | None = None,
+                    lang: str = "sv") -> httpx.Response:
+    """POST JSON from the service's own page; `address` poses as another client (the test server
+    trusts X-Forwarded-For from 127.0.0.1, as it would from a local reverse proxy)."""
+    headers = {"Origin": server.url}
+    if address:
+        headers["X-Forwarded-For"] = address
+    async with httpx.AsyncClient(base_url=server.url, cookies={"lang": lang}) as http:
+        return await http.post(path, json=body, headers=headers)
+
+
+async def return_with(server: ServerProcess, code: str, address: str | None = None) -> httpx.Response:
+    return await post_json(server, "/api/return", {"code": code}, address)
+
+
+async def counselor(server: ServerProcess, name: str = "Anna") -> tuple[Socket, str]:
+    """A new counselor's console, logged in; returns (socket, username)."""
+    username, password = add_staff(server.env, name=name)
+    return await staff_socket(server, await staff_login(server, username, password)), username
+
+
+async def history(socket: Socket, until: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The entries a socket receives up to and including the first that matches `until`."""
+    entries: list[dict[str, Any]] = []
+    while not entries or not until(entries[-1]):
+        entries.append(await socket.until(lambda f: f["type"] == "entry"))
+    return entries
+
+
+def code_pattern(code: str) -> re.Pattern[str]:
+    """A return code's digits in any grouping: up to three other characters between any two."""
+    return re.compile(r"\D{0,3}".join(re.sub(r"\D", "", code)))

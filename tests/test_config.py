@@ -73,3 +73,11 @@ def test_every_setting_has_an_environment_name_and_help():
 def test_malformed_opening_hours_are_refused_at_start():
     with pytest.raises(ConfigError, match="OPENING_HOURS"):
         load_settings({"OPENING_HOURS": "weekdays 9 to 5"})
+
+
+def test_a_return_code_never_shortens_how_long_a_conversation_is_kept():
+    assert load_settings({}).return_code_retention_seconds == 7 * 24 * 3600
+    with pytest.raises(ConfigError, match="RETURN_CODE_RETENTION_SECONDS"):
+        load_settings({"RETURN_CODE_RETENTION_SECONDS": "600"})  # shorter than the idle time
+    with pytest.raises(ConfigError, match="LETTERS_MAX"):
+        load_settings({"LETTERS_MAX": "0"})

@@ -48,3 +48,13 @@ def test_staff_hello_lists_known_chats():
 
 def test_hello_defaults_to_the_beginning():
     assert parse(frame(type="hello", token="t"), 100).last_id == "0-0"
+
+
+def test_only_visitors_ask_for_codes_and_only_staff_open_letters():
+    assert parse(frame(type="code"), 100).type == "code"
+    assert parse(frame(type="open_letter", conv="c1"), 100, staff=True).conv == "c1"
+    assert parse(frame(type="close_letter", conv="c1"), 100, staff=True).type == "close_letter"
+    for raw, staff in ((frame(type="code"), True), (frame(type="open_letter", conv="c1"), False),
+                       (frame(type="close_letter", conv="c1"), False), (frame(type="open_letter"), True)):
+        with pytest.raises(Malformed):
+            parse(raw, 100, staff=staff)

@@ -6,13 +6,14 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.clients import is_entry, start_chat, taken_chat, visitor_socket
+from tests.clients import ask_code, is_entry, post_json, return_with, start_chat, taken_chat, visitor_socket
 from tests.redis_scan import dump, ttls
 
 pytestmark = pytest.mark.anyio
 
 SECRET_TEXT = "min adress är Storgatan 5"
 DURABLE = ("staff:u:", "staff:all", "dev:secret")
+RETURN_SECONDS = 5
 
 
 async def wait_until(condition, seconds: float = 20.0) -> None:
@@ -78,3 +79,45 @@ async def test_an_abandoned_chat_is_deleted_after_the_idle_time(start_server, re
     await staying.send({"type": "msg", "text": "fortfarande här", "client_id": "b"})
     assert (await staying.until(lambda f: f["type"] == "sent"))["client_id"] == "b"
     await staying.close()
+
+
+async def test_a_coded_chat_keeps_every_key_for_the_return_retention_then_nothing_remains(
+        start_server, redis_url):
+    server = start_server(CONVERSATION_IDLE_SECONDS="2", CONVERSATION_RETENTION_SECONDS="1",
+                          RETURN_CODE_RETENTION_SECONDS=str(RETURN_SECONDS))
+    prefix = server.env["KEY_PREFIX"]
+    visitor, counselor, conv = await taken_chat(server)
+    await visitor.send({"type": "msg", "text": SECRET_TEXT, "client_id": "a"})
+    await counselor.until(is_entry("msg", "visitor"))
+    code = await ask_code(visitor)
+    kept = traces(redis_url, [conv, SECRET_TEXT])
+    assert any(key.startswith(prefix + "rc:") for key in kept), "the code's key points to the chat"
+    expiries = ttls(redis_url, prefix)
+    for key in kept:
+        assert 0 < expiries[key] <= RETURN_SECONDS, f"{key} lives {expiries[key]} s"
+    await counselor.send({"type": "end", "conv": conv})
+    await visitor.until(is_entry("end"))
+    await visitor.close()
+    await counselor.close()
+    await asyncio.sleep(2)  # past the ordinary retention: a coded chat is still kept
+    assert traces(redis_url, [conv, SECRET_TEXT])
+    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT]))
+    assert (await return_with(server, code)).status_code == 404
+
+
+async def test_a_letter_is_kept_for_the_return_retention_then_nothing_remains(start_server, redis_url):
+    server = start_server(OPENING_HOURS="mon 00:00-00:01", CONVERSATION_IDLE_SECONDS="2",
+                          CONVERSATION_RETENTION_SECONDS="1",
+                          RETURN_CODE_RETENTION_SECONDS=str(RETURN_SECONDS))
+    prefix = server.env["KEY_PREFIX"]
+    left = await post_json(server, "/api/letter", {"text": SECRET_TEXT})
+    assert left.status_code == 201
+    kept = traces(redis_url, [SECRET_TEXT])
+    conv = next(key for key in kept if key.endswith(":m"))[len(prefix + "c:"):-2]
+    kept = traces(redis_url, [conv, SECRET_TEXT])
+    assert {key.split(":")[1] for key in kept} >= {"c", "v", "rc", "letters"}
+    expiries = ttls(redis_url, prefix)
+    for key in kept:
+        assert 0 < expiries[key] <= RETURN_SECONDS, f"{key} lives {expiries[key]} s"
+    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT]))
+    assert (await return_with(server, left.json()["code"])).status_code == 404

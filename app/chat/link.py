@@ -76,10 +76,13 @@ class ConversationLink:
         await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
 
     async def _store_and_announce(self, frame: Frame) -> str:
-        entry_id, new = await self.store.append(self.cid, self.party, frame.text, frame.client_id)
-        if new:
+        appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id)
+        if appended.new:
             await self.relay.publish(self.channel, {"kind": "entry"})
-        return entry_id
+            if appended.letter:  # answered or waiting again: the counselors' list changed
+                await self.relay.publish(self.channel, {"kind": "state"})
+                await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
+        return appended.id
 
     async def typing(self) -> None:
         await self.relay.publish(self.channel, {"kind": "typing", "from": self.party})
@@ -98,8 +101,13 @@ async def end_conversation(
     """End a conversation and wake everyone watching it; False if it had already ended."""
     if not await store.end(cid, by, reason):
         return False
+    await announce_change(store, relay, cid)
+    return True
+
+
+async def announce_change(store: ConversationStore, relay: Relay, cid: str) -> None:
+    """Wake everyone watching a conversation whose entries and state changed, and the queue."""
     channel = store.keys.conversation_channel(cid)
     await relay.publish(channel, {"kind": "entry"})
     await relay.publish(channel, {"kind": "state"})
     await relay.publish(store.keys.queue_channel, {"kind": "queue"})
-    return True

@@ -6,26 +6,56 @@ conversation; staff frames name it in `conv`.
 Client -> server
     hello   {token?, last_id?, chats?}  first frame. Visitor: `token` (its session) and
                                         `last_id` (last entry it has). Staff: `chats`,
-                                        {conv: last_id} for the chats it already shows.
+                                        {conv: last_id} for the chats and open letters it
+                                        already shows (letters it still holds are reopened).
     msg     {text, client_id, conv?}    a message; `client_id` makes re-sending after a
-                                        reconnect safe (stored once).
+                                        reconnect safe (stored once). In a letter: the
+                                        visitor's follow-up, or the counselor's reply.
     typing  {conv?}                     "I am typing" (never the draft itself)
     seen    {id, conv?}                 everything up to `id` has reached me
     end     {conv?}                     end the conversation
+    code    {}                          visitor only: give me a return code (replaces any
+                                        earlier one; counts against the message rate limit)
     take    {conv}                      staff only: take a waiting conversation
+    open_letter  {conv}                 staff only: hold a letter (one counselor at a time)
+                                        and read it
+    close_letter {conv}                 staff only: let go of it
     ping    {}                          keep-alive
 
 Server -> client
-    state    {state, position?, wait_minutes?, counselors_online?, counselor?, conv?}
-    entry    {id, kind: msg|join|end, from, text?, client_id?, name?, ts, conv?}
+    state    {state, position?, wait_minutes?, counselors_online?, counselor?,
+              reply_within_days?, conv?}
+             state: waiting | active | letter | ended | gone. `letter`: a message left for
+             the counselors (or a restored chat nobody can answer now); what the visitor
+             writes is answered within `reply_within_days` working days, by `counselor`
+             when someone has already answered.
+    entry    {id, kind: msg|join|end|returned, from, text?, client_id?, name?, reason?, ts, conv?}
+             `from`: visitor | counselor | system. `returned`: the visitor came back with
+             the return code. `end` with reason "left" (quick exit) or "idle" (from
+             "system": a coded conversation nobody was connected to; it is kept).
     sent     {client_id, id, conv?}     a message is stored (shown as sent)
     delivered{id, conv?}                the other side has everything up to `id`
     typing   {conv?}                    the other side is typing
-    queue    {items: [{conv, waiting_seconds, lang}]}           staff only
+    code     {code, expires_in_days}    visitor only: the return code, shown once
+                                        ("1234 5678 9012 3456"); it works until
+                                        `expires_in_days` after the last message
+    queue    {items: [{conv, waiting_seconds, lang, returning?, for_you?, for_name?}]}
+                                        staff only. `returning`: came back with a code;
+                                        `for_you` / `for_name`: for a short while it is
+                                        offered first to the counselor it had (when on
+                                        duty); anyone may still take it
+    letters  {items: [{conv, waiting_seconds, lang, replied, counselor?, opened_by?}]}
+                                        staff only: unanswered first, longest waiting first
     chats    {items: [{conv, lang, state}]}                     staff only
     taken    {conv} / take_failed {conv}                        staff only
+    letter_opened {conv}                staff only: held; its entries follow
+    letter_failed {conv, reason: held|gone, by?}                staff only
+    letter_closed {conv}                staff only: no longer held (closed, or lost)
     error    {code, message}            something the client sent was refused
     pong     {}
+
+Close codes are listed in `app/errors.py`. The HTTP side of return codes and letters
+(`/api/return`, `/api/letter`) is described in `app/visitor/returning.py`.
 """
 
 from __future__ import annotations
@@ -40,7 +70,12 @@ from app.errors import Malformed, TooLong
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-TYPES = frozenset({"hello", "msg", "typing", "seen", "end", "take", "ping"})
+TYPES = frozenset({"hello", "msg", "typing", "seen", "end", "code", "take", "open_letter",
+                   "close_letter", "ping"})
+STAFF_ONLY = frozenset({"take", "open_letter", "close_letter"})
+VISITOR_ONLY = frozenset({"code"})
+NAMING_CONV = frozenset({"msg", "typing", "seen", "end"}) | STAFF_ONLY
+"""Staff frames that must say which conversation they concern."""
 MAX_OPEN_CHATS = 50
 
 
@@ -83,10 +118,10 @@ def parse(raw: str | bytes, max_chars: int, staff: bool = False) -> Frame:
     if not isinstance(data, dict):
         raise Malformed("not an object")
     kind = data.get("type")
-    if kind not in TYPES or (kind == "take" and not staff):
+    if kind not in TYPES or kind in (VISITOR_ONLY if staff else STAFF_ONLY):
         raise Malformed("unknown type")
     conv = _matching(data, "conv", CONV_ID)
-    if staff and kind in ("msg", "typing", "seen", "end", "take") and not conv:
+    if staff and kind in NAMING_CONV and not conv:
         raise Malformed("conv is required")
     if kind == "msg":
         text = _string(data, "text", max_chars * 2)

@@ -1,8 +1,9 @@
-"""One watcher per process keeps the waiting queue's snapshot and wakes the local sockets.
+"""One watcher per process keeps the waiting queue's and the letters' snapshot and wakes the local sockets.
 
 Without it every counselor console and every waiting visitor would re-read the whole
 queue on every change: O(sockets x queue) Redis work per change. The watcher reads it
 once per burst of changes (debounced) and hands the same snapshot to every socket.
+Changes to the letters are announced on the queue's channel too, so one watcher serves both.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from redis.exceptions import RedisError
 
@@ -23,30 +24,82 @@ DEBOUNCE_SECONDS = 0.1
 REFRESH_SECONDS = 10.0
 """Also refresh this often without changes: waiting times grow, counselors come and go."""
 
+PREFER_SECONDS = 120
+"""For this long after a returning visitor is back in the queue, the counselor they had (when
+on duty) sees it first, marked for them, and the others see whom it waits for. Nobody is
+stopped from taking it: a counselor who is on duty but busy must never keep the visitor waiting."""
+
 
 @dataclass(frozen=True)
 class Waiting:
     conv: str
     lang: str
     queued_at: int
+    returning: bool = False
+    prefer: str = ""
+    """Username of the counselor a returning visitor had, if any."""
+    prefer_name: str = ""
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A message left for the counselors, as their list shows it (never its text)."""
+
+    conv: str
+    lang: str
+    waiting_since: int
+    replied: bool
+    counselor: str
+    """Who answered it last, if anyone: the visitor's follow-up is best answered by them."""
+    opened_by: str
+    """Who has it open now, if anyone."""
 
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    """The queue at one moment, with what visitors and counselors are shown about it."""
+    """The queue and the letters at one moment, with what visitors and counselors are shown."""
 
     items: tuple[Waiting, ...] = ()
-    counselors_online: int = 0
+    online: frozenset[str] = frozenset()
     recent_chat_minutes: tuple[float, ...] = ()
     taken_at: int = 0
     positions: dict[str, int] = field(default_factory=dict)
+    letters: tuple[Letter, ...] = ()
 
-    def staff_frame(self) -> dict[str, object]:
+    @property
+    def counselors_online(self) -> int:
+        return len(self.online)
+
+    def staff_frame(self, username: str) -> dict[str, object]:
+        """The queue as one counselor's console shows it: theirs first."""
         now = now_ms()
-        return {"type": "queue", "items": [
-            {"conv": w.conv, "lang": w.lang, "waiting_seconds": max(0, (now - w.queued_at) // 1000)}
-            for w in self.items
-        ]}
+        items: list[dict[str, Any]] = []
+        for w in self.items:
+            item: dict[str, Any] = {"conv": w.conv, "lang": w.lang,
+                                    "waiting_seconds": max(0, (now - w.queued_at) // 1000)}
+            if w.returning:
+                item["returning"] = True
+                if w.prefer in self.online and now - w.queued_at < PREFER_SECONDS * 1000:
+                    if w.prefer == username:
+                        item["for_you"] = True
+                    else:
+                        item["for_name"] = w.prefer_name
+            items.append(item)
+        items.sort(key=lambda item: not item.get("for_you"))  # stable: otherwise by arrival
+        return {"type": "queue", "items": items}
+
+    def letters_frame(self) -> dict[str, object]:
+        now = now_ms()
+        items = []
+        for letter in self.letters:
+            item: dict[str, Any] = {"conv": letter.conv, "lang": letter.lang, "replied": letter.replied,
+                                    "waiting_seconds": max(0, (now - letter.waiting_since) // 1000)}
+            if letter.counselor:
+                item["counselor"] = letter.counselor
+            if letter.opened_by:
+                item["opened_by"] = letter.opened_by
+            items.append(item)
+        return {"type": "letters", "items": items}
 
 
 class QueueWatch:
@@ -78,28 +131,47 @@ class QueueWatch:
 
     async def refresh(self) -> None:
         store = self.store
-        entries = cast(
-            list[tuple[str, float]],
-            await store.redis.zrange(store.keys.queue, 0, -1, withscores=True),
-        )
+        keys = store.keys
+        scored = list[tuple[str, float]]
+        entries = cast(scored, await store.redis.zrange(keys.queue, 0, -1, withscores=True))
+        letters = cast(scored, await store.redis.zrange(keys.letters, 0, -1, withscores=True))
         async with store.redis.pipeline(transaction=False) as pipe:
             for cid, _ in entries:
-                pipe.hget(store.keys.conversation(cid), "lang")
-            languages = await pipe.execute()
+                pipe.hmget(keys.conversation(cid), "lang", "returning", "prefer", "prefer_name")
+            for cid, _ in letters:
+                pipe.hmget(keys.conversation(cid), "state", "lang", "replied", "staff_name",
+                           "holder_name", "held_until")
+            rows = await pipe.execute()
+        queue_rows, letter_rows = rows[:len(entries)], rows[len(entries):]
         items = tuple(
-            Waiting(cid, lang, int(score))
-            for (cid, score), lang in zip(entries, languages, strict=True) if lang is not None
+            Waiting(cid, lang, int(score), returning == "1", prefer or "", prefer_name or "")
+            for (cid, score), (lang, returning, prefer, prefer_name) in zip(entries, queue_rows, strict=True)
+            if lang is not None
         )
         self.snapshot = QueueSnapshot(
             items=items,
-            counselors_online=await self.presence.count(),
+            online=await self.presence.online(),
             recent_chat_minutes=tuple(await store.recent_chat_minutes()),
             taken_at=now_ms(),
             positions={w.conv: index for index, w in enumerate(items, start=1)},
+            letters=self._letters(letters, letter_rows),
         )
-        channel = store.keys.queue_channel
+        channel = keys.queue_channel
         for subscription in list(self._watchers):
             subscription.deliver(channel, {"kind": "queue"})
+
+    @staticmethod
+    def _letters(entries: list[tuple[str, float]], rows: list[list[str | None]]) -> tuple[Letter, ...]:
+        """Letters still waiting for an answer first, longest waiting first; then answered ones."""
+        now = now_ms()
+        letters = [
+            Letter(cid, lang or "sv", int(score), replied == "1", staff_name or "",
+                   holder_name if holder_name and int(held_until or 0) > now else "")
+            for (cid, score), (state, lang, replied, staff_name, holder_name, held_until)
+            in zip(entries, rows, strict=True)
+            if state == "letter"
+        ]
+        return tuple(sorted(letters, key=lambda letter: (letter.replied, letter.waiting_since)))
 
     async def _run(self) -> None:
         async with self.relay.subscription(self.store.keys.queue_channel) as changes:

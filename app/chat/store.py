@@ -1,8 +1,14 @@
 """Conversations in Redis: creating, queueing, taking, appending, reading and ending them.
 
 Handlers never speak raw Redis: they call these functions. Each change that must be
-atomic across processes (enqueue under a cap, take, append without duplicates, end) is
-one Lua script, so two processes racing see one winner.
+atomic across processes (enqueue under a cap, take, append without duplicates, end, give
+a return code, leave a letter, restore with a code, hold a letter) is one Lua script, so
+two processes racing see one winner.
+
+States of a conversation: `waiting` (in the queue), `active` (a counselor has it),
+`letter` (asynchronous: a message left for the counselors, answered later, read with the
+return code), `ended`. Restoring an ended conversation with its code puts it back to
+`waiting`, or makes it a `letter` when nobody can answer now.
 """
 
 from __future__ import annotations
@@ -16,33 +22,62 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from app.errors import Gone, QueueFull
+from app.chat import return_codes
+from app.chat.return_codes import CodeHasher
+from app.errors import Gone, LettersFull, QueueFull
 from app.keys import STATS_SECONDS, Keys
 
 STATS_SAMPLES = 20
 """How many recent chat lengths feed the wait estimate."""
 
-# Every per-conversation key derives from the conversation hash's name, so the
-# scripts can reach them all; the visitor key's name is stored in the hash.
-_EXPIRE_ALL = """
+CODE_ATTEMPTS = 3
+"""New codes tried when one is already in use (one in 10**16 per kept conversation)."""
+
+LETTER_HOLD_SECONDS = 120
+"""A counselor's hold on an open letter; the console renews it on every heartbeat."""
+
+# Every per-conversation key derives from the conversation hash's name, so the scripts
+# can reach them all; the names of the visitor key and the return-code key are in the hash.
+_COMMON = """
 local function expire_all(conv, ttl)
   redis.call('EXPIRE', conv, ttl)
   redis.call('EXPIRE', conv .. ':m', ttl)
   redis.call('EXPIRE', conv .. ':s', ttl)
-  local vkey = redis.call('HGET', conv, 'vkey')
-  if vkey then redis.call('EXPIRE', vkey, ttl) end
+  for _, field in ipairs({'vkey', 'rckey'}) do
+    local key = redis.call('HGET', conv, field)
+    if key then redis.call('EXPIRE', key, ttl) end
+  end
+end
+-- A conversation with a return code keeps every key for the return TTL instead.
+local function ttl_for(conv, ttl, keep)
+  if redis.call('HEXISTS', conv, 'rckey') == 1 then return keep end
+  return ttl
+end
+-- A shared key's TTL only grows: a coded conversation stays in the queue or its counselor's
+-- set until the sweeper ends it, and an uncoded one must not cut that short (an emptied set
+-- goes at once, and ids of expired conversations are swept).
+local function extend(key, ttl)
+  if redis.call('TTL', key) < tonumber(ttl) then redis.call('EXPIRE', key, ttl) end
 end
 -- A waiting conversation keeps the queue alive; a running one its counselor's set of chats.
 local function keep_queue(conv, queue, ttl)
-  if redis.call('HGET', conv, 'state') == 'waiting' then redis.call('EXPIRE', queue, ttl) end
+  if redis.call('HGET', conv, 'state') == 'waiting' then extend(queue, ttl) end
 end
 local function keep_staff_set(conv, staff_prefix, ttl)
   local staff = redis.call('HGET', conv, 'staff')
-  if staff then redis.call('EXPIRE', staff_prefix .. staff .. ':chats', ttl) end
+  if staff then extend(staff_prefix .. staff .. ':chats', ttl) end
+end
+-- A running coded conversation never just expires: the sweeper ends it once unused this long.
+local function mark_used(conv, cid, coded, now, keep)
+  local state = redis.call('HGET', conv, 'state')
+  if (state == 'waiting' or state == 'active') and redis.call('HEXISTS', conv, 'rckey') == 1 then
+    redis.call('ZADD', coded, now, cid)
+    redis.call('EXPIRE', coded, keep)
+  end
 end
 """
 
-_CREATE = """
+_CREATE = _COMMON + """
 -- KEYS: queue, conv, vkey; ARGV: max, cid, now_ms, lang, ttl
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[2], 'state', 'waiting', 'lang', ARGV[4], 'created', ARGV[3],
@@ -50,46 +85,72 @@ redis.call('HSET', KEYS[2], 'state', 'waiting', 'lang', ARGV[4], 'created', ARGV
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[5])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
+extend(KEYS[1], ARGV[5])
 return 1
 """
 
-_TAKE = _EXPIRE_ALL + """
--- KEYS: queue, conv, staff_chats; ARGV: cid, staff_id, staff_name, now_ms, ttl
+_TAKE = _COMMON + """
+-- KEYS: queue, conv, staff_chats, coded; ARGV: cid, staff_id, staff_name, now_ms, idle, keep
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return 0 end
 redis.call('HSET', KEYS[2], 'state', 'active', 'staff', ARGV[2], 'staff_name', ARGV[3],
            'taken_at', ARGV[4])
+redis.call('HDEL', KEYS[2], 'returning', 'prefer', 'prefer_name')
 redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'join', 'f', 'counselor', 'n', ARGV[3],
            'ts', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('EXPIRE', KEYS[3], ARGV[5])
-expire_all(KEYS[2], ARGV[5])
+extend(KEYS[3], ttl_for(KEYS[2], ARGV[5], ARGV[6]))
+expire_all(KEYS[2], ttl_for(KEYS[2], ARGV[5], ARGV[6]))
+mark_used(KEYS[2], ARGV[1], KEYS[4], ARGV[4], ARGV[6])
 return 1
 """
 
-_APPEND = _EXPIRE_ALL + """
--- KEYS: conv, queue; ARGV: client_id, from, text, now_ms, ttl, staff_prefix
+_APPEND = _COMMON + """
+-- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone', ''} end
 if state == 'ended' then return {'ended', ''} end
 local existing = redis.call('HGET', KEYS[1] .. ':s', ARGV[1])
-if existing then return {'duplicate', existing} end
+if existing then return {'duplicate', existing, state} end
 local id = redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3],
                       'ts', ARGV[4], 'c', ARGV[1])
 redis.call('HSET', KEYS[1] .. ':s', ARGV[1], id)
-expire_all(KEYS[1], ARGV[5])
-keep_queue(KEYS[1], KEYS[2], ARGV[5])
-keep_staff_set(KEYS[1], ARGV[6], ARGV[5])
-return {'ok', id}
+if state == 'letter' then
+  if ARGV[2] == 'visitor' then
+    -- Counselors' list orders letters by how long the first unanswered message has waited.
+    if redis.call('HGET', KEYS[1], 'replied') ~= '0' then
+      redis.call('HSET', KEYS[1], 'replied', '0')
+      redis.call('ZADD', KEYS[4], ARGV[4], ARGV[7])
+    end
+  else
+    redis.call('HSET', KEYS[1], 'replied', '1')
+    local holder = redis.call('HGET', KEYS[1], 'holder')
+    if holder then
+      redis.call('HSET', KEYS[1], 'staff', holder, 'staff_name', redis.call('HGET', KEYS[1], 'holder_name'))
+    end
+  end
+  redis.call('EXPIRE', KEYS[4], ARGV[8])
+end
+expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
+keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
+keep_staff_set(KEYS[1], ARGV[6], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
+mark_used(KEYS[1], ARGV[7], KEYS[3], ARGV[4], ARGV[8])
+return {'ok', id, state}
 """
 
-_END = _EXPIRE_ALL + """
--- KEYS: queue, conv, stats; ARGV: cid, by, now_ms, retention_ttl, staff_chats_prefix,
---       stats_samples, stats_ttl, reason
+_END = _COMMON + """
+-- KEYS: queue, conv, stats, coded, letters; ARGV: cid, by, now_ms, retention_ttl,
+--       staff_chats_prefix, stats_samples, stats_ttl, reason, keep, unused_before_ms
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state or state == 'ended' then return 0 end
+if tonumber(ARGV[10]) > 0 then
+  -- The sweeper ends an unused coded conversation only if nobody used it since it looked.
+  local used = redis.call('ZSCORE', KEYS[4], ARGV[1])
+  if not used or tonumber(used) >= tonumber(ARGV[10]) then return 0 end
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 local staff = redis.call('HGET', KEYS[2], 'staff')
 if staff then redis.call('SREM', ARGV[5] .. staff .. ':chats', ARGV[1]) end
 local taken = redis.call('HGET', KEYS[2], 'taken_at')
@@ -100,8 +161,9 @@ if taken then
   redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
 redis.call('HSET', KEYS[2], 'state', 'ended', 'ended_at', ARGV[3], 'ended_by', ARGV[2])
+redis.call('HDEL', KEYS[2], 'holder', 'holder_name', 'held_until')
 redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'end', 'f', ARGV[2], 'ts', ARGV[3], 'r', ARGV[8])
-expire_all(KEYS[2], ARGV[4])
+expire_all(KEYS[2], ttl_for(KEYS[2], ARGV[4], ARGV[9]))
 return 1
 """
 
@@ -114,13 +176,103 @@ end
 return redis.call('HINCRBY', KEYS[1], 'rate_count', 1)
 """
 
-_TOUCH = _EXPIRE_ALL + """
--- KEYS: conv, queue; ARGV: ttl, staff_prefix. An ended conversation keeps its retention TTL.
+_TOUCH = _COMMON + """
+-- KEYS: conv, queue, coded; ARGV: idle, staff_prefix, cid, now_ms, keep.
+-- An ended conversation keeps its retention TTL, a letter the TTL from its last message.
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state or state == 'ended' then return 0 end
-expire_all(KEYS[1], ARGV[1])
-keep_queue(KEYS[1], KEYS[2], ARGV[1])
-keep_staff_set(KEYS[1], ARGV[2], ARGV[1])
+if state ~= 'waiting' and state ~= 'active' then return 0 end
+expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
+keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
+keep_staff_set(KEYS[1], ARGV[2], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
+mark_used(KEYS[1], ARGV[3], KEYS[3], ARGV[4], ARGV[5])
+return 1
+"""
+
+_SET_CODE = _COMMON + """
+-- KEYS: conv, code_key, coded, queue; ARGV: cid, now_ms, keep. One code per conversation: a
+-- new one replaces the old, whose key is deleted.
+if not redis.call('HGET', KEYS[1], 'state') then return 'gone' end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[3]) then return 'taken' end
+local old = redis.call('HGET', KEYS[1], 'rckey')
+if old then redis.call('DEL', old) end
+redis.call('HSET', KEYS[1], 'rckey', KEYS[2])
+expire_all(KEYS[1], ARGV[3])
+keep_queue(KEYS[1], KEYS[4], ARGV[3])
+mark_used(KEYS[1], ARGV[1], KEYS[3], ARGV[2], ARGV[3])
+return 'ok'
+"""
+
+_CREATE_LETTER = _COMMON + """
+-- KEYS: letters, conv, vkey, code_key; ARGV: max, cid, now_ms, lang, keep, text, client_id
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 'full' end
+if not redis.call('SET', KEYS[4], ARGV[2], 'NX', 'EX', ARGV[5]) then return 'taken' end
+redis.call('HSET', KEYS[2], 'state', 'letter', 'lang', ARGV[4], 'created', ARGV[3],
+           'replied', '0', 'vkey', KEYS[3], 'rckey', KEYS[4])
+local id = redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'msg', 'f', 'visitor', 't', ARGV[6],
+                      'ts', ARGV[3], 'c', ARGV[7])
+redis.call('HSET', KEYS[2] .. ':s', ARGV[7], id)
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+expire_all(KEYS[2], ARGV[5])
+return 'ok'
+"""
+
+_RESTORE = _COMMON + """
+-- KEYS: code_key, queue, coded, letters, vkey; ARGV: conv_prefix, now_ms, keep, live, queue_max
+local cid = redis.call('GET', KEYS[1])
+if not cid then return {'unknown', ''} end
+local conv = ARGV[1] .. cid
+local state = redis.call('HGET', conv, 'state')
+if not state or redis.call('HGET', conv, 'rckey') ~= KEYS[1] then return {'unknown', ''} end
+-- A new visitor token; whoever held the old one (another tab, another phone) is locked out.
+local old = redis.call('HGET', conv, 'vkey')
+if old then redis.call('DEL', old) end
+redis.call('HSET', conv, 'vkey', KEYS[5])
+redis.call('SET', KEYS[5], cid, 'EX', ARGV[3])
+if state == 'ended' then
+  redis.call('HDEL', conv, 'ended_at', 'ended_by', 'taken_at')
+  if ARGV[4] == '1' and redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[5]) then
+    -- Back into the queue, offered first to the counselor it had, if any.
+    redis.call('HSET', conv, 'state', 'waiting', 'queued_at', ARGV[2], 'returning', '1',
+               'prefer', redis.call('HGET', conv, 'staff') or '',
+               'prefer_name', redis.call('HGET', conv, 'staff_name') or '')
+    redis.call('HDEL', conv, 'staff', 'staff_name')
+    state = 'waiting'
+  else
+    -- Nobody can answer now: what the visitor writes goes to the counselors' letters.
+    redis.call('HSET', conv, 'state', 'letter', 'replied', '1')
+    state = 'letter'
+  end
+end
+if state == 'waiting' then
+  -- In the queue, at the place it already had (or, if it was just restored, at the back).
+  redis.call('ZADD', KEYS[2], 'NX', redis.call('HGET', conv, 'queued_at'), cid)
+  keep_queue(conv, KEYS[2], ARGV[3])
+end
+redis.call('XADD', conv .. ':m', '*', 'k', 'returned', 'f', 'visitor', 'ts', ARGV[2])
+expire_all(conv, ARGV[3])
+mark_used(conv, cid, KEYS[3], ARGV[2], ARGV[3])
+return {state, cid}
+"""
+
+_OPEN_LETTER = """
+-- KEYS: conv; ARGV: staff_id, staff_name, now_ms, held_until_ms. One counselor at a time; a
+-- hold whose console stopped renewing it lapses.
+if redis.call('HGET', KEYS[1], 'state') ~= 'letter' then return {'gone', ''} end
+local holder = redis.call('HGET', KEYS[1], 'holder')
+local until_ms = tonumber(redis.call('HGET', KEYS[1], 'held_until') or '0')
+if holder and holder ~= ARGV[1] and until_ms > tonumber(ARGV[3]) then
+  return {'held', redis.call('HGET', KEYS[1], 'holder_name') or ''}
+end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'holder_name', ARGV[2], 'held_until', ARGV[4])
+return {'ok', ''}
+"""
+
+_CLOSE_LETTER = """
+-- KEYS: conv; ARGV: staff_id
+if redis.call('HGET', KEYS[1], 'holder') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'holder', 'holder_name', 'held_until')
 return 1
 """
 
@@ -131,7 +283,7 @@ def now_ms() -> int:
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry of a conversation's stream: a message or an event (join, end)."""
+    """One entry of a conversation's stream: a message or an event (join, end, returned)."""
 
     id: str
     kind: str
@@ -201,6 +353,26 @@ def stream_id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+@dataclass(frozen=True)
+class Appended:
+    """The outcome of appending a message."""
+
+    id: str
+    new: bool
+    """False when the same client id was stored before (a re-send after a reconnect)."""
+    letter: bool
+    """The conversation is a letter: the counselors' list of letters changed."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A conversation reopened with its return code, under a new visitor token."""
+
+    token: str
+    cid: str
+    state: str
+
+
 class ConversationStore:
     """The narrow interface between the chat handlers and Redis."""
 
@@ -208,22 +380,37 @@ class ConversationStore:
         self.redis = redis
         self.keys = keys
         self._secret = secret_key.encode()
+        self.codes = CodeHasher(secret_key)
         # staff_chats(id) == _staff_prefix + id + ":chats"; the scripts build it the same way.
         self._staff_prefix = keys.staff_chats("\0").split("\0")[0]
+        self._conv_prefix = keys.conversation("")
         self._create = redis.register_script(_CREATE)
         self._take = redis.register_script(_TAKE)
         self._append = redis.register_script(_APPEND)
         self._end = redis.register_script(_END)
         self._touch = redis.register_script(_TOUCH)
         self._count = redis.register_script(_COUNT)
+        self._set_code = redis.register_script(_SET_CODE)
+        self._create_letter = redis.register_script(_CREATE_LETTER)
+        self._restore = redis.register_script(_RESTORE)
+        self._open_letter = redis.register_script(_OPEN_LETTER)
+        self._close_letter = redis.register_script(_CLOSE_LETTER)
 
     def token_hash(self, token: str) -> str:
         """Keyed hash of a session token, so a copy of Redis holds no usable token."""
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()[:40]
 
+    def client_hash(self, address: str) -> str:
+        """Keyed hash of a client's address: a rate-limit counter's name, never the address."""
+        return hmac.new(self._secret, b"client:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)  # 256 bits; the visitor's only credential
+
     async def create(self, lang: str, queue_max: int) -> tuple[str, str]:
         """Start a conversation in the queue; return (visitor token, conversation id)."""
-        token = secrets.token_urlsafe(32)  # 256 bits; the visitor's only credential
+        token = self.new_token()
         cid = secrets.token_urlsafe(16)
         k = self.keys
         created = await self._create(
@@ -250,15 +437,17 @@ class ConversationStore:
         fields = cast(dict[str, str], await self.redis.hgetall(self.keys.conversation(cid)))
         return Conversation.from_hash(cid, fields) if fields else None
 
-    async def append(self, cid: str, sender: str, text: str, client_id: str) -> tuple[str, bool]:
-        """Append a message once per client id; return (entry id, whether it is new)."""
-        status, entry_id = await self._append(
-            keys=[self.keys.conversation(cid), self.keys.queue],
-            args=[client_id, sender, text, now_ms(), self.keys.idle_seconds, self._staff_prefix],
+    async def append(self, cid: str, sender: str, text: str, client_id: str) -> Appended:
+        """Append a message once per client id."""
+        k = self.keys
+        status, entry_id, *state = await self._append(
+            keys=[k.conversation(cid), k.queue, k.coded, k.letters],
+            args=[client_id, sender, text, now_ms(), k.idle_seconds, self._staff_prefix, cid,
+                  k.return_seconds],
         )
         if status in ("gone", "ended"):
             raise Gone(status)
-        return entry_id, status == "ok"
+        return Appended(entry_id, status == "ok", state == ["letter"])
 
     async def read_after(self, cid: str, last_id: str, count: int = 200) -> list[Entry]:
         """Entries after `last_id`, oldest first."""
@@ -272,28 +461,31 @@ class ConversationStore:
         """Give a waiting conversation to one counselor; exactly one caller wins."""
         k = self.keys
         taken = await self._take(
-            keys=[k.queue, k.conversation(cid), k.staff_chats(staff_id)],
-            args=[cid, staff_id, staff_name, now_ms(), k.idle_seconds],
+            keys=[k.queue, k.conversation(cid), k.staff_chats(staff_id), k.coded],
+            args=[cid, staff_id, staff_name, now_ms(), k.idle_seconds, k.return_seconds],
         )
         return bool(taken)
 
-    async def end(self, cid: str, by: str, reason: str = "") -> bool:
+    async def end(self, cid: str, by: str, reason: str = "", unused_before: int = 0) -> bool:
         """End a conversation; its keys expire after the retention time.
 
-        `reason` is empty for an ordinary end, or "left" when the visitor used the quick exit.
+        `reason` is empty for an ordinary end, "left" when the visitor used the quick exit,
+        or "idle" when a coded conversation was left unused. With `unused_before` (ms), it
+        ends only if it has not been used since then (the sweeper's check, made atomic).
         """
         k = self.keys
         ended = await self._end(
-            keys=[k.queue, k.conversation(cid), k.chat_minutes],
+            keys=[k.queue, k.conversation(cid), k.chat_minutes, k.coded, k.letters],
             args=[cid, by, now_ms(), k.retention_seconds, self._staff_prefix,
-                  STATS_SAMPLES, STATS_SECONDS, reason],
+                  STATS_SAMPLES, STATS_SECONDS, reason, k.return_seconds, unused_before],
         )
         return bool(ended)
 
     async def touch(self, cid: str) -> None:
         """Keep a running conversation alive while someone is connected."""
-        await self._touch(keys=[self.keys.conversation(cid), self.keys.queue],
-                          args=[self.keys.idle_seconds, self._staff_prefix])
+        k = self.keys
+        await self._touch(keys=[k.conversation(cid), k.queue, k.coded],
+                          args=[k.idle_seconds, self._staff_prefix, cid, now_ms(), k.return_seconds])
 
     async def acknowledge(self, cid: str, party: str, entry_id: str) -> bool:
         """Record that `party` has received everything up to `entry_id`; True if it moved."""
@@ -311,10 +503,76 @@ class ConversationStore:
         window = int(time.time()) // window_seconds
         return int(await self._count(keys=[self.keys.conversation(cid)], args=[window]))
 
+    # Return codes and letters.
+    async def _unused_code(self) -> tuple[str, str]:
+        """A fresh code and the key it would be stored under."""
+        code = return_codes.new_code()
+        return code, self.keys.return_code(await self.codes.hash(code))
+
+    async def set_code(self, cid: str) -> str:
+        """Give a conversation a (new) return code and the return retention; return the code."""
+        k = self.keys
+        for _ in range(CODE_ATTEMPTS):
+            code, code_key = await self._unused_code()
+            status = await self._set_code(keys=[k.conversation(cid), code_key, k.coded, k.queue],
+                                          args=[cid, now_ms(), k.return_seconds])
+            if status == "gone":
+                raise Gone()
+            if status == "ok":
+                return code
+        raise RuntimeError("no unused return code found")  # 10**16 codes: never in practice
+
+    async def create_letter(self, lang: str, text: str, letters_max: int) -> tuple[str, str]:
+        """Leave a message for the counselors; return (visitor token, return code)."""
+        k = self.keys
+        token, cid = self.new_token(), secrets.token_urlsafe(16)
+        client_id = secrets.token_hex(12)
+        for _ in range(CODE_ATTEMPTS):
+            code, code_key = await self._unused_code()
+            status = await self._create_letter(
+                keys=[k.letters, k.conversation(cid), k.visitor(self.token_hash(token)), code_key],
+                args=[letters_max, cid, now_ms(), lang, k.return_seconds, text, client_id],
+            )
+            if status == "full":
+                raise LettersFull()
+            if status == "ok":
+                return token, code
+        raise RuntimeError("no unused return code found")  # 10**16 codes: never in practice
+
+    async def restore(self, code: str, live: bool, queue_max: int) -> Restored | None:
+        """Reopen the conversation a code belongs to, under a new visitor token; None if none.
+
+        An ended conversation goes back into the queue when `live` (someone can answer now)
+        and the queue has room; otherwise it becomes a letter the visitor can write in.
+        """
+        k = self.keys
+        token = self.new_token()
+        code_key = k.return_code(await self.codes.hash(code))
+        state, cid = await self._restore(
+            keys=[code_key, k.queue, k.coded, k.letters, k.visitor(self.token_hash(token))],
+            args=[self._conv_prefix, now_ms(), k.return_seconds, "1" if live else "0", queue_max],
+        )
+        return None if state == "unknown" else Restored(token, cid, state)
+
+    async def open_letter(self, cid: str, staff_id: str, staff_name: str) -> tuple[str, str]:
+        """Hold a letter for one counselor (or renew the hold): ("ok" | "held" | "gone", holder)."""
+        status, holder = await self._open_letter(
+            keys=[self.keys.conversation(cid)],
+            args=[staff_id, staff_name, now_ms(), now_ms() + LETTER_HOLD_SECONDS * 1000],
+        )
+        return status, holder
+
+    async def close_letter(self, cid: str, staff_id: str) -> bool:
+        """Let go of a letter this counselor holds."""
+        return bool(await self._close_letter(keys=[self.keys.conversation(cid)], args=[staff_id]))
+
     # The queue.
     async def position(self, cid: str) -> int | None:
         rank = cast(int | None, await self.redis.zrank(self.keys.queue, cid))
         return None if rank is None else rank + 1
+
+    async def queue_length(self) -> int:
+        return int(await self.redis.zcard(self.keys.queue))
 
     async def recent_chat_minutes(self) -> list[float]:
         return [float(v) for v in await self.redis.lrange(self.keys.chat_minutes, 0, -1)]

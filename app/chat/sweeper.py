@@ -1,39 +1,53 @@
-"""Removes ids of conversations that expired unended from the queue and counselors' sets."""
+"""Removes ids of expired conversations from shared sets, and ends coded ones left unused."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app import log
-from app.keys import Keys
+from app.chat.link import announce_change
+from app.chat.relay import Relay
+from app.chat.store import ConversationStore, now_ms
 
 SWEEP_SECONDS = 30.0
 
 
-async def sweep(redis: aioredis.Redis, keys: Keys) -> int:
-    """One pass; returns how many stale ids it removed."""
+async def sweep(store: ConversationStore, relay: Relay) -> tuple[int, int]:
+    """One pass; returns how many stale ids it removed and how many unused chats it ended."""
+    redis, keys = store.redis, store.keys
     removed = 0
-    for cid in cast(list[str], await redis.zrange(keys.queue, 0, -1)):
-        if not await redis.exists(keys.conversation(cid)):
-            removed += await redis.zrem(keys.queue, cid)
+    for zset in (keys.queue, keys.coded, keys.letters):
+        for cid in cast(list[str], await redis.zrange(zset, 0, -1)):
+            if not await redis.exists(keys.conversation(cid)):
+                removed += await redis.zrem(zset, cid)
     async for set_key in redis.scan_iter(match=keys.staff_chats("*"), count=200):
         for cid in cast(set[str], await redis.smembers(set_key)):
             if not await redis.exists(keys.conversation(cid)):
                 removed += await redis.srem(set_key, cid)
-    return removed
+    # A conversation with a return code is not left to expire while it runs (its keys live
+    # for the return TTL): once nobody has used it for the idle time, it is ended here, and
+    # then kept for the return TTL so that the visitor can still come back to it.
+    cutoff = now_ms() - keys.idle_seconds * 1000
+    ended = 0
+    for cid in cast(list[str], await redis.zrangebyscore(keys.coded, "-inf", f"({cutoff}")):
+        if await store.end(cid, "system", "idle", unused_before=cutoff):
+            await announce_change(store, relay, cid)
+            ended += 1
+    return removed, ended
 
 
-async def run(redis: aioredis.Redis, keys: Keys, interval: float = SWEEP_SECONDS) -> None:
+async def run(store: ConversationStore, relay: Relay, interval: float = SWEEP_SECONDS) -> None:
     """Sweep forever; an outage only delays the next pass."""
     while True:
         await asyncio.sleep(interval)
         try:
-            removed = await sweep(redis, keys)
+            removed, ended = await sweep(store, relay)
             if removed:
                 log.event("sweeper.removed", count=removed)
+            if ended:
+                log.event("sweeper.ended_unused", count=ended)
         except (RedisError, OSError):
             log.event("sweeper.redis_unavailable")

@@ -1,4 +1,4 @@
-"""The counselor's WebSocket: the live queue, taking chats, and every chat the counselor holds."""
+"""The counselor's WebSocket: the live queue, taking chats, every chat the counselor holds, and letters."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app import log
 from app.chat import sockets
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
+from app.chat.queue_watch import Letter
 from app.chat.relay import Subscription
 from app.errors import CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, NotAllowed
 from app.security import origin_allowed
@@ -29,6 +30,9 @@ class ConsoleConnection:
         self.subscription = subscription
         self.links: dict[str, ConversationLink] = {}
         self.by_channel: dict[str, ConversationLink] = {}
+        self.letters: set[str] = set()
+        """Letters this console shows (their links are in `links` too), held while they are letters."""
+        self.letters_sent: tuple[Letter, ...] | None = None
 
     def _sender(self, cid: str) -> Any:
         async def send(frame: dict[str, Any]) -> None:
@@ -46,16 +50,27 @@ class ConsoleConnection:
         return link
 
     async def send_queue(self) -> None:
-        await self.peer.send(self.services.queue_watch.snapshot.staff_frame())
+        """The queue as this counselor sees it, and the letters when they changed."""
+        snapshot = self.services.queue_watch.snapshot
+        await self.peer.send(snapshot.staff_frame(self.session.username))
+        if snapshot.letters != self.letters_sent:
+            self.letters_sent = snapshot.letters
+            await self.peer.send(snapshot.letters_frame())
 
     async def start(self, hello: Frame) -> None:
         """Show the queue and this counselor's chats, resuming each after the client's last id."""
-        chats = await self.services.store.staff_chats(self.session.username)
+        store = self.services.store
+        chats = await store.staff_chats(self.session.username)
         await self.peer.send({"type": "chats", "items": [
             {"conv": c.id, "lang": c.lang, "state": c.state} for c in chats
         ]})
         for conversation in chats:
             await self.open(conversation.id, hello.chats.get(conversation.id, "0-0"))
+        # Letters the console showed before it reconnected, where it left off, if still its own.
+        for cid, last_id in hello.chats.items():
+            letter = None if cid in self.links else await store.get(cid)
+            if letter is not None and letter.state == "letter":
+                await self.open_letter(cid, last_id, resuming=True)
         await self.send_queue()
         await self.services.presence.heartbeat(self.session.username)
         self.services.queue_watch.watch(self.subscription)
@@ -65,6 +80,12 @@ class ConsoleConnection:
     async def handle(self, frame: Frame) -> None:
         if frame.type == "take":
             await self.take(frame.conv)
+            return
+        if frame.type == "open_letter":
+            await self.open_letter(frame.conv)
+            return
+        if frame.type == "close_letter":
+            await self.close_letter(frame.conv)
             return
         link = self.links.get(frame.conv)
         if link is None:
@@ -102,6 +123,53 @@ class ConsoleConnection:
         await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
         return True
 
+    async def open_letter(self, cid: str, last_id: str = "0-0", resuming: bool = False) -> None:
+        """Hold a letter (one counselor at a time) and show it, from `last_id` on.
+
+        `resuming`: the console showed it before it reconnected; if someone else has it
+        now, the console stops showing it.
+        """
+        services = self.services
+        status, holder = await services.store.open_letter(cid, self.session.username,
+                                                          self.session.display_name)
+        if status != "ok" and resuming:
+            await self.peer.send({"type": "letter_closed", "conv": cid})
+            return
+        if status != "ok":
+            refused = {"type": "letter_failed", "conv": cid, "reason": status}
+            await self.peer.send({**refused, "by": holder} if holder else refused)
+            return
+        await self.peer.send({"type": "letter_opened", "conv": cid})
+        if cid not in self.links:
+            log.event("letter.opened", staff=self.session.username)
+            self.letters.add(cid)
+            await self.open(cid, last_id)
+            await services.relay.publish(services.keys.queue_channel, {"kind": "letters"})
+
+    async def close_letter(self, cid: str) -> None:
+        if cid not in self.letters:
+            await self.peer.refuse(NotAllowed(), "not your letter")
+            return
+        await self.services.store.close_letter(cid, self.session.username)
+        await self.drop_letter(cid)
+        await self.services.relay.publish(self.services.keys.queue_channel, {"kind": "letters"})
+
+    async def drop_letter(self, cid: str) -> None:
+        """Stop showing a letter this console no longer holds."""
+        self.letters.discard(cid)
+        link = self.links.pop(cid, None)
+        if link is not None:
+            self.by_channel.pop(link.channel, None)
+            await self.subscription.remove(link.channel)
+        await self.peer.send({"type": "letter_closed", "conv": cid})
+
+    async def release_letters(self) -> None:
+        """Let go of every letter this console holds (it is closing)."""
+        for cid in list(self.letters):
+            await self.services.store.close_letter(cid, self.session.username)
+        if self.letters:
+            await self.services.relay.publish(self.services.keys.queue_channel, {"kind": "letters"})
+
     async def pump(self) -> None:
         queue_channel = self.services.keys.queue_channel
         while True:
@@ -118,9 +186,14 @@ class ConsoleConnection:
                 await link.on_event(event)
 
     async def heartbeat(self) -> None:
+        store = self.services.store
         await self.services.presence.heartbeat(self.session.username)
         for cid in list(self.links):
-            await self.services.store.touch(cid)
+            await store.touch(cid)
+        for cid in list(self.letters):  # renew the holds; one someone else took meanwhile is closed
+            status, _ = await store.open_letter(cid, self.session.username, self.session.display_name)
+            if status == "held":
+                await self.drop_letter(cid)
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -142,6 +215,7 @@ async def endpoint(websocket: WebSocket) -> None:
                 await sockets.serve(peer, connection.handle, connection.pump)
             finally:
                 services.queue_watch.unwatch(subscription)
+                await connection.release_letters()
                 await services.presence.leave(session.username)
                 await services.relay.publish(services.keys.queue_channel, {"kind": "presence"})
 

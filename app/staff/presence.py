@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -29,3 +30,8 @@ class Presence:
 
     async def count(self) -> int:
         return int(await self.redis.zcount(self.keys.staff_online, time.time(), "+inf"))
+
+    async def online(self) -> frozenset[str]:
+        """The usernames of the counselors on duty now."""
+        names = await self.redis.zrangebyscore(self.keys.staff_online, time.time(), "+inf")
+        return frozenset(cast(list[str], names))

@@ -1,1 +1,1 @@
-"""The visitor side: the landing page, starting a chat, and the visitor's socket."""
+"""The visitor side: the landing page, starting a chat, the visitor's socket, return codes and letters."""

@@ -1,4 +1,4 @@
-"""The visitor's WebSocket: queue position, messages both ways, typing, delivery, ending."""
+"""The visitor's WebSocket: queue position, messages both ways, typing, delivery, ending, return codes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from app.chat import sockets
+from app import log
+from app.chat import return_codes, sockets
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.relay import Subscription
@@ -16,6 +17,7 @@ from app.errors import (
     CLOSE_FLOODING,
     CLOSE_GONE,
     CLOSE_ORIGIN,
+    CLOSE_REPLACED,
     CLOSE_UNAUTHENTICATED,
     Gone,
     RateLimited,
@@ -24,6 +26,7 @@ from app.errors import (
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
+from app.visitor.returning import expires_in_days
 
 FLOOD_FACTOR = 3
 """A session sending this many times its rate limit in one window is closed (4429)."""
@@ -40,6 +43,10 @@ async def state_frame(services: Services, cid: str) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "state", "state": conversation.state}
     if conversation.state == "active":
         frame["counselor"] = conversation.staff_name
+    elif conversation.state == "letter":
+        frame["reply_within_days"] = services.settings.letter_reply_days
+        if conversation.staff_name:
+            frame["counselor"] = conversation.staff_name
     return frame
 
 
@@ -54,10 +61,11 @@ def waiting_frame(services: Services, position: int) -> dict[str, Any]:
 class VisitorConnection:
     """One visitor socket bound to the conversation its token names."""
 
-    def __init__(self, services: Services, peer: sockets.Peer, cid: str, lang: str,
+    def __init__(self, services: Services, peer: sockets.Peer, token: str, cid: str, lang: str,
                  last_id: str) -> None:
         self.services = services
         self.peer = peer
+        self.token = token
         self.cid = cid
         self.lang = lang
         self.link = ConversationLink(services.store, services.relay, cid, "visitor", peer.send,
@@ -97,10 +105,20 @@ class VisitorConnection:
                 await self.link.seen(frame.id)
             elif frame.type == "end":
                 await self.link.end()
+            elif frame.type == "code":
+                await self.check_rate()  # each code costs a slow hash
+                await self.give_code()
         except Gone:
             raise sockets.Closing(CLOSE_GONE) from None
         except ServiceError as error:
             await self.peer.refuse(error, client_id=frame.client_id)
+
+    async def give_code(self) -> None:
+        """A return code for this conversation, shown once; it replaces any earlier one."""
+        code = await self.services.store.set_code(self.cid)
+        log.event("chat.code_given")
+        await self.peer.send({"type": "code", "code": return_codes.display(code),
+                              "expires_in_days": expires_in_days(self.services)})
 
     async def check_rate(self) -> None:
         settings = self.services.settings
@@ -122,6 +140,8 @@ class VisitorConnection:
             if channel == queue_channel:
                 await self.queue_changed(subscription)
                 continue
+            if event.get("kind") == "replaced" and await self.services.store.resolve(self.token) != self.cid:
+                raise sockets.Closing(CLOSE_REPLACED)  # reopened with its code elsewhere
             if event.get("kind") in ("state", "resync"):
                 await self.send_state(subscription)
             await self.link.on_event(event)
@@ -150,7 +170,7 @@ async def endpoint(websocket: WebSocket) -> None:
         conversation = await services.store.get(cid) if cid else None
         if cid is None or conversation is None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
-        connection = VisitorConnection(services, peer, cid, conversation.lang, hello.last_id)
+        connection = VisitorConnection(services, peer, hello.token, cid, conversation.lang, hello.last_id)
         async with services.relay.subscription(connection.link.channel) as subscription:
             try:
                 await connection.send_state(subscription)

@@ -1,8 +1,9 @@
-"""Visitor HTTP routes: the landing page (which also holds the chat), language, starting a chat."""
+"""Visitor HTTP routes: the landing page (which also holds the chat), safety, language, starting a chat."""
 
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -17,6 +18,10 @@ from app.security import origin_allowed
 from app.services import Services
 
 LANGUAGE_COOKIE = "lang"
+CHAT_STORAGE_KEY = "nx-chat"
+"""The sessionStorage key of the visitor's chat token: one name for visitor.js and quick-exit.js."""
+RETURN_PATHS = ("/", "/safety")
+"""Where the language switch may send the visitor back to (never an address from the form)."""
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 REFUSALS = {
@@ -50,11 +55,25 @@ def hours_lines(opening_hours: OpeningHours, services: Services, lang: str) -> l
     return lines
 
 
+def visitor_page(request: Request, name: str, **context: Any) -> Response:
+    """A visitor page: every one carries the quick exit, the emergency numbers and the safety text."""
+    services: Services = request.app.state.services
+    settings = services.settings
+    return services.templates.render(
+        language(request), name,
+        path=request.url.path,
+        neutral_url=settings.neutral_site_url,
+        chat_key=CHAT_STORAGE_KEY,
+        retention_minutes=max(1, round(settings.conversation_retention_seconds / 60)),
+        **context,
+    )
+
+
 async def landing(request: Request) -> Response:
     services: Services = request.app.state.services
     lang = language(request)
-    return services.templates.render(
-        lang, "visitor/index.html",
+    return visitor_page(
+        request, "visitor/index.html",
         is_open=services.is_open(),
         always_open=services.opening_hours.always,
         hours=hours_lines(services.opening_hours, services, lang),
@@ -63,10 +82,16 @@ async def landing(request: Request) -> Response:
     )
 
 
+async def safety(request: Request) -> Response:
+    """What traces a visit can leave and how to reduce them; works without JavaScript."""
+    return visitor_page(request, "visitor/safety.html")
+
+
 async def choose_language(request: Request) -> Response:
     form = await small_form(request)
     lang = i18n.choose(str(form.get("lang", "")))
-    response = RedirectResponse("/", status_code=303)
+    back = str(form.get("next", "/"))
+    response = RedirectResponse(back if back in RETURN_PATHS else "/", status_code=303)
     services: Services = request.app.state.services
     # A session cookie: gone when the browser closes; holds only the language.
     response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict",
@@ -84,21 +109,25 @@ async def start_chat(request: Request) -> Response:
         if not services.is_open():
             raise Closed()
         token, _ = await services.store.create(lang, services.settings.queue_max)
-    except (Closed, QueueFull, NotAllowed) as error:
+    except NotAllowed as error:
         return refusal(services, lang, error)
+    except (Closed, QueueFull) as error:
+        # `letter`: the page may offer to leave a message instead (see app/visitor/returning.py).
+        return refusal(services, lang, error, letter=await services.accepts_letters())
     await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
     log.event("chat.started", lang=lang)
     return JSONResponse({"token": token})
 
 
-def refusal(services: Services, lang: str, error: ServiceError) -> Response:
+def refusal(services: Services, lang: str, error: ServiceError, letter: bool = False) -> Response:
     log.event("chat.refused", reason=error.code)
-    return JSONResponse({"error": error.code, "message": services.text(lang, REFUSALS[error.code])},
-                        status_code=error.status)
+    return JSONResponse({"error": error.code, "message": services.text(lang, REFUSALS[error.code]),
+                         "letter": letter}, status_code=error.status)
 
 
 routes = [
     Route("/", landing),
+    Route("/safety", safety),
     Route("/lang", choose_language, methods=["POST"]),
     Route("/api/chat", start_chat, methods=["POST"]),
 ]

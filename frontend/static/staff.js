@@ -1,10 +1,11 @@
-// The counselor's console: the live queue, taking chats, several chats at once.
+// The counselor's console: the live queue, taking chats, several chats at once, letters.
 "use strict";
 
 (function () {
   const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
   const TYPING_EVERY_MS = 3000;
   const TYPING_SHOWN_MS = 5000;
+  const LETTERS_REDRAW_MS = 60000; // waiting times in the letters list move on between updates
 
   const strings = JSON.parse(document.getElementById("strings").textContent);
   const $ = (id) => document.getElementById(id);
@@ -16,6 +17,8 @@
   let attempt = 0;
   let selected = null;
   let counter = 0;
+  let letterCounter = 0;
+  let letters = { items: [], at: 0 }; // the last letters frame, and when it came
 
   function compareIds(a, b) {
     const [am, as] = a.split("-").map(Number);
@@ -34,9 +37,12 @@
   }
 
   // Chats --------------------------------------------------------------------------------
-  function chat(conv) {
+  // kind: "chat" (taken from the queue) or "letter" (opened from the letters list).
+  function chat(conv, kind) {
     if (chats.has(conv)) return chats.get(conv);
-    counter += 1;
+    const letter = kind === "letter";
+    const title = letter ? fill(strings.letter, { n: (letterCounter += 1) })
+      : fill(strings.chat, { n: (counter += 1) });
     const pane = $("pane-template").content.firstElementChild.cloneNode(true);
     pane.dataset.conv = conv;
     pane.hidden = true;
@@ -50,10 +56,13 @@
     $("chats").appendChild(tab);
     $("panes").appendChild(pane);
     const entry = {
-      conv, pane, button, label: fill(strings.chat, { n: counter }), unread: 0,
+      conv, pane, button, tab, label: title, letter, unread: 0,
       lastId: "0-0", pending: new Map(), mine: new Map(), delivered: "0-0", ended: false,
       lastTypingSent: 0, typingTimer: null,
     };
+    pane.querySelector(".letter-note").hidden = !letter;
+    pane.querySelector(".close-letter").hidden = !letter;
+    pane.querySelector(".close-letter").addEventListener("click", () => send({ type: "close_letter", conv }));
     pane.querySelector("form").addEventListener("submit", (event) => submit(event, entry));
     const box = pane.querySelector("textarea");
     box.addEventListener("keydown", (event) => {
@@ -71,6 +80,26 @@
     label(entry);
     if (!selected) select(conv);
     return entry;
+  }
+
+  function removeChat(conv) {
+    const entry = chats.get(conv);
+    if (!entry) return;
+    chats.delete(conv);
+    entry.pane.remove();
+    entry.tab.remove();
+    if (selected === conv) {
+      selected = null;
+      const next = chats.keys().next();
+      if (!next.done) select(next.value);
+    }
+  }
+
+  function reopen(entry) {
+    // A chat that ended and came back (a returning visitor): writable again.
+    entry.ended = false;
+    entry.pane.querySelector("form").hidden = false;
+    entry.pane.querySelector(".end-chat").hidden = false;
   }
 
   function label(entry) {
@@ -144,10 +173,17 @@
       send({ type: "seen", conv: frame.conv, id: frame.id });
       if (selected !== frame.conv || document.hidden) { entry.unread += 1; label(entry); }
     } else if (frame.kind === "join") {
+      reopen(entry);
       addItem(entry, "event", strings.joined);
+    } else if (frame.kind === "returned") {
+      reopen(entry);
+      addItem(entry, "event", strings.returned);
     } else if (frame.kind === "end") {
       entry.ended = true;
-      addItem(entry, "event", frame.from === "visitor" ? strings.ended_visitor : strings.ended_you);
+      const ended = frame.reason === "idle" ? strings.ended_idle // nobody was connected
+        : frame.from !== "visitor" ? strings.ended_you
+          : frame.reason === "left" ? strings.ended_left : strings.ended_visitor; // left: quick exit
+      addItem(entry, "event", ended);
       entry.pane.querySelector("form").hidden = true;
       entry.pane.querySelector(".end-chat").hidden = true;
     }
@@ -170,6 +206,14 @@
       const text = document.createElement("span");
       const minutes = Math.floor(item.waiting_seconds / 60);
       text.textContent = item.lang.toUpperCase() + " · " + fill(strings.waiting, { minutes });
+      if (item.returning) {
+        // Offered first to the counselor the visitor had; anyone may still take it.
+        const mark = document.createElement(item.for_you ? "strong" : "span");
+        mark.textContent = " · " + (item.for_you ? strings.for_you
+          : item.for_name ? fill(strings.for_name, { name: item.for_name }) : strings.returning);
+        text.appendChild(mark);
+        row.classList.add(item.for_you ? "for-you" : "returning");
+      }
       const take = document.createElement("button");
       take.type = "button";
       take.className = "primary take";
@@ -180,6 +224,43 @@
     }
     $("queue-count").textContent = String(items.length);
     $("queue-empty").hidden = items.length > 0;
+  }
+
+  // Letters: messages left when nobody could answer -------------------------------------
+  function duration(seconds) {
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return fill(strings.minutes, { n: minutes });
+    if (minutes < 48 * 60) return fill(strings.hours, { n: Math.floor(minutes / 60) });
+    return fill(strings.days, { n: Math.floor(minutes / (24 * 60)) });
+  }
+
+  function renderLetters() {
+    const list = $("letters");
+    list.replaceChildren();
+    const passed = Math.floor((Date.now() - letters.at) / 1000);
+    for (const item of letters.items) {
+      const row = document.createElement("li");
+      const text = document.createElement("span");
+      const parts = [item.lang.toUpperCase()];
+      if (item.replied) parts.push(item.counselor ? fill(strings.letter_by, { name: item.counselor }) : strings.letter_replied);
+      else parts.push(fill(strings.letter_waiting, { time: duration(item.waiting_seconds + passed) }));
+      if (!item.replied && item.counselor) parts.push(fill(strings.letter_by, { name: item.counselor }));
+      if (item.opened_by) parts.push(fill(strings.letter_open_by, { name: item.opened_by }));
+      text.textContent = parts.join(" · ");
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = item.replied ? "secondary" : "primary";
+      open.textContent = strings.open;
+      open.addEventListener("click", () => {
+        if (chats.has(item.conv)) { select(item.conv); return; }
+        open.disabled = true;
+        send({ type: "open_letter", conv: item.conv });
+      });
+      row.append(text, open);
+      list.appendChild(row);
+    }
+    $("letters-count").textContent = String(letters.items.filter((i) => !i.replied).length);
+    $("letters-empty").hidden = letters.items.length > 0;
   }
 
   function notice(text) {
@@ -195,6 +276,18 @@
       case "chats": for (const item of frame.items) chat(item.conv); return undefined;
       case "taken": chat(frame.conv); return select(frame.conv);
       case "take_failed": return notice(strings.take_failed);
+      case "letters": letters = { items: frame.items, at: Date.now() }; return renderLetters();
+      case "letter_opened": { // also when the console reconnects: then stay where the counselor is
+        const shown = chats.has(frame.conv);
+        chat(frame.conv, "letter");
+        return shown ? undefined : select(frame.conv);
+      }
+      case "letter_closed": return removeChat(frame.conv);
+      case "letter_failed": {
+        renderLetters(); // enables its button again
+        return notice(frame.reason === "held" ? fill(strings.letter_held, { name: frame.by || "" })
+          : strings.letter_gone);
+      }
       case "entry": return onEntry(frame);
       case "delivered": return onDelivered(frame);
       case "typing": {
@@ -242,4 +335,5 @@
   }
 
   connect();
+  setInterval(renderLetters, LETTERS_REDRAW_MS);
 })();

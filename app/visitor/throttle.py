@@ -1,0 +1,79 @@
+"""Counting anonymous clients' attempts (return codes, letters) without keeping their addresses.
+
+A client is named by a keyed hash of its address (an IPv6 address by its /64 network, which
+one subscriber usually holds whole); the hash is only the name of a counter that expires
+with its window, and the address itself is never stored or logged. Behind a reverse proxy,
+uvicorn takes the address from X-Forwarded-For only when the proxy is listed in its
+FORWARDED_ALLOW_IPS (default 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import redis.asyncio as aioredis
+from starlette.requests import Request
+
+from app.chat.store import ConversationStore
+from app.errors import TooManyAttempts
+from app.keys import GLOBAL_GUESS_WINDOW_SECONDS, GUESS_WINDOW_SECONDS, LETTER_WINDOW_SECONDS
+
+GUESSES_PER_CLIENT = 10
+"""Return codes one client may try per GUESS_WINDOW_SECONDS: plenty for typos, useless for
+guessing (10**16 codes)."""
+
+LETTERS_PER_CLIENT = 3
+"""Messages one client may leave per LETTER_WINDOW_SECONDS."""
+
+_COUNT = """
+-- KEYS: counters (one or two); ARGV: limit and window of each. Returns the seconds to wait
+-- when a counter is past its limit, else 0. A counter is created with its window as TTL.
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  if n > tonumber(ARGV[2 * i - 1]) then return math.max(1, redis.call('TTL', key)) end
+end
+return 0
+"""
+
+
+def client_address(request: Request) -> str:
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+class Throttle:
+    """Per-client and global limits for the visitor's anonymous HTTP endpoints."""
+
+    def __init__(self, redis: aioredis.Redis, store: ConversationStore, guesses_per_minute: int) -> None:
+        self.store = store
+        self.keys = store.keys
+        self.guesses_per_minute = guesses_per_minute
+        self._count = redis.register_script(_COUNT)
+
+    async def _check(self, limits: list[tuple[str, int, int]]) -> None:
+        wait = int(await self._count(keys=[key for key, _, _ in limits],
+                                     args=[n for _, limit, window in limits for n in (limit, window)]))
+        if wait:
+            raise TooManyAttempts(wait)
+
+    async def code_attempt(self, request: Request) -> None:
+        """Count one return-code attempt; `TooManyAttempts` past the client's or everyone's limit."""
+        client = self.store.client_hash(client_address(request))
+        await self._check([
+            (self.keys.guesses(client), GUESSES_PER_CLIENT, GUESS_WINDOW_SECONDS),
+            (self.keys.guesses_all, self.guesses_per_minute, GLOBAL_GUESS_WINDOW_SECONDS),
+        ])
+
+    async def letter(self, request: Request) -> None:
+        """Count one letter; `TooManyAttempts` past the client's limit."""
+        client = self.store.client_hash(client_address(request))
+        await self._check([(self.keys.letters_left(client), LETTERS_PER_CLIENT, LETTER_WINDOW_SECONDS)])
