@@ -2,7 +2,8 @@
 "use strict";
 
 (function () {
-  const STORAGE_KEY = "nx-chat"; // sessionStorage: gone when the tab closes
+  // sessionStorage (gone when the tab closes); the name is the server's, shared with quick-exit.js.
+  const STORAGE_KEY = document.getElementById("quick-exit").dataset.chatKey;
   const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
   const TYPING_EVERY_MS = 3000;
   const TYPING_SHOWN_MS = 5000;
