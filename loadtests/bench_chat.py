@@ -24,6 +24,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import queue
 import random
 import resource
 import statistics
@@ -84,10 +85,12 @@ def latency_ms(client_id: str) -> float:
     return (time.monotonic_ns() - int(client_id.rsplit("-", 1)[1])) / 1e6
 
 
-async def sender(ws: ClientConnection, prefix: str, plan: Plan, result: Result, go: float,
+async def sender(ws: ClientConnection, prefix: str, plan: Plan, result: Result, go_time: list[float],
                  conv: str | None = None) -> None:
-    """Send one message per interval until the run ends."""
-    await asyncio.sleep(max(0.0, go - time.monotonic()) + random.uniform(0, plan.interval))
+    """Once the run starts, send one message per interval until it ends."""
+    await wait_for_go(go_time)
+    go = go_time[0]
+    await asyncio.sleep(random.uniform(0, plan.interval))
     seq = 0
     while time.monotonic() < go + plan.seconds:
         client_id = stamp(prefix, seq)
@@ -126,8 +129,7 @@ async def visitor(plan: Plan, index: int, http: httpx.AsyncClient, gate: asyncio
                 ready[0] += 1
                 if ready[0] == plan.visitors:
                     active.set()
-                await wait_for_go(go_time)
-                task = asyncio.create_task(sender(ws, f"v{plan.worker}x{index}", plan, result, go_time[0]))
+                task = asyncio.create_task(sender(ws, f"v{plan.worker}x{index}", plan, result, go_time))
             collect(frame, "visitor", result)
             if go_time and time.monotonic() > go_time[0] + plan.seconds + DRAIN_SECONDS:
                 break
@@ -156,9 +158,9 @@ async def counselor(plan: Plan, index: int, go_time: list[float], result: Result
                         asked.add(conv)
                         await ws.send(json.dumps({"type": "take", "conv": conv}))
             elif frame["type"] == "taken":
-                await wait_for_go(go_time)
+                # Not waiting here for the run to start: this loop must go on taking chats.
                 senders.append(asyncio.create_task(
-                    sender(ws, f"c{index}x{len(senders)}", plan, result, go_time[0], frame["conv"])))
+                    sender(ws, f"c{index}x{len(senders)}", plan, result, go_time, frame["conv"])))
             elif frame["type"] == "take_failed":
                 result.setup_errors += 1
             collect(frame, "counselor", result)
@@ -182,7 +184,13 @@ def worker_main(plan: Plan, ready_queue: Any, go: Event, results: Any) -> None:
                      for i in range(plan.counselors)]
             tasks += [asyncio.create_task(visitor(plan, i, http, gate, active, go_time, result, ready))
                       for i in range(plan.visitors)]
-            await asyncio.wait_for(active.wait(), SETUP_SECONDS)
+            all_active = asyncio.create_task(active.wait())
+            await asyncio.wait([all_active, *tasks], timeout=SETUP_SECONDS,
+                               return_when=asyncio.FIRST_COMPLETED)
+            failed = [task for task in tasks if task.done()]
+            if failed or not active.is_set():
+                raise RuntimeError(f"worker {plan.worker}: set-up failed") from (
+                    failed[0].exception() if failed else None)
             ready_queue.put(plan.worker)
             await asyncio.to_thread(go.wait)
             go_time.append(time.monotonic())
@@ -277,8 +285,16 @@ def main() -> None:
             process.start()
             processes.append(process)
         started = time.monotonic()
-        for _ in processes:
-            ready_queue.get(timeout=SETUP_SECONDS)
+        waiting_for = args.workers
+        while waiting_for:
+            try:
+                ready_queue.get(timeout=1)
+                waiting_for -= 1
+            except queue.Empty:
+                if not all(process.is_alive() for process in processes):
+                    raise SystemExit("a client worker failed during set-up (see above)") from None
+                if time.monotonic() - started > SETUP_SECONDS:
+                    raise SystemExit("set-up took too long") from None
         setup_s = time.monotonic() - started
         assert all(s.process is not None for s in servers)
         cpu_before = [cpu_seconds(s.process.pid) for s in servers if s.process]
