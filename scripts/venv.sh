@@ -2,7 +2,7 @@
 # Reinstalls only when pyproject.toml changed since the last install.
 set -euo pipefail
 
-extra="${1:-}"
+extra="${1:-}"  # e.g. dev; callers pass it explicitly (a bare `source` passes their own arguments)
 python="${PYTHON:-python3}"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)" >&2
