@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -62,6 +63,10 @@ class Services:
         if not await self.can_chat_now():
             return True
         return await self.store.queue_length() >= self.settings.letter_queue_threshold
+
+    def code_days(self) -> int:
+        """Days a coded conversation or a letter is kept after its last message, as visitors are told."""
+        return math.ceil(self.settings.return_code_retention_seconds / 86_400)
 
     def text(self, lang: str, message: str) -> str:
         """A server-side string in the visitor's language."""

@@ -26,7 +26,6 @@ from app.errors import (
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
-from app.visitor.returning import expires_in_days
 
 FLOOD_FACTOR = 3
 """A session sending this many times its rate limit in one window is closed (4429)."""
@@ -118,7 +117,7 @@ class VisitorConnection:
         code = await self.services.store.set_code(self.cid)
         log.event("chat.code_given")
         await self.peer.send({"type": "code", "code": return_codes.display(code),
-                              "expires_in_days": expires_in_days(self.services)})
+                              "expires_in_days": self.services.code_days()})
 
     async def check_rate(self) -> None:
         settings = self.services.settings

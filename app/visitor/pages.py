@@ -79,6 +79,9 @@ async def landing(request: Request) -> Response:
         hours=hours_lines(services.opening_hours, services, lang),
         counselors_online=await services.presence.count(),
         max_chars=services.settings.message_max_chars,
+        letters_open=await services.accepts_letters(),
+        reply_within_days=services.settings.letter_reply_days,
+        code_days=services.code_days(),
     )
 
 

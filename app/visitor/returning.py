@@ -97,10 +97,6 @@ MESSAGES = {
 }
 
 
-def expires_in_days(services: Services) -> int:
-    return math.ceil(services.settings.return_code_retention_seconds / 86_400)
-
-
 def refusal(services: Services, lang: str, error: ServiceError) -> Response:
     settings = services.settings
     message = services.text(lang, MESSAGES[error.code]).format(
@@ -140,7 +136,7 @@ async def restore(request: Request) -> Response:
     await announce_change(services.store, services.relay, restored.cid)
     log.event("chat.returned", state=restored.state)
     return JSONResponse({"token": restored.token, "state": restored.state,
-                         "expires_in_days": expires_in_days(services)})
+                         "expires_in_days": services.code_days()})
 
 
 async def letter_box(request: Request) -> Response:
@@ -150,7 +146,7 @@ async def letter_box(request: Request) -> Response:
     return JSONResponse({"accepting": await services.accepts_letters(),
                          "reply_within_days": settings.letter_reply_days,
                          "max_chars": settings.message_max_chars,
-                         "expires_in_days": expires_in_days(services)})
+                         "expires_in_days": services.code_days()})
 
 
 async def leave_letter(request: Request) -> Response:
@@ -179,7 +175,7 @@ async def leave_letter(request: Request) -> Response:
     log.event("letter.left", lang=lang)
     return JSONResponse({"token": token, "code": return_codes.display(code),
                          "reply_within_days": settings.letter_reply_days,
-                         "expires_in_days": expires_in_days(services)}, status_code=201)
+                         "expires_in_days": services.code_days()}, status_code=201)
 
 
 routes = [

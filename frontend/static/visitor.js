@@ -1,4 +1,5 @@
-// The visitor's chat: start, reconnect with backoff, resend safely, never send a draft.
+// The visitor's chat: start, reconnect with backoff, resend safely, never send a draft;
+// return codes (shown once, never stored) and messages left when nobody can answer.
 "use strict";
 
 (function () {
@@ -8,6 +9,7 @@
   const TYPING_EVERY_MS = 3000;
   const TYPING_SHOWN_MS = 5000;
   const STOP_CODES = new Set([4401, 4403, 4410]); // no point reconnecting
+  const CLOSE_REPLACED = 4409; // the conversation was reopened with its code elsewhere
 
   const strings = JSON.parse(document.getElementById("strings").textContent);
   const $ = (id) => document.getElementById(id);
@@ -23,6 +25,8 @@
     mine: new Map(), // entry id -> list item of my stored messages
     delivered: "0-0",
     counselor: "",
+    phase: "", // the latest state from the server: waiting, active, letter, ended
+    stateFrame: null, // ... and its frame, shown again after a restored history has been replayed
     ended: false,
     lastTypingSent: 0,
     typingTimer: null,
@@ -89,18 +93,46 @@
     }
   }
 
-  function endChat(by) {
-    state.ended = true;
-    sessionStorage.removeItem(STORAGE_KEY);
-    $("composer").hidden = true;
-    document.querySelector("#chat .end").hidden = true;
-    show($("typing"), "");
-    addItem("event", by === "visitor" ? strings.ended_by_visitor : strings.ended_by_counselor);
+  // Ended, or going on: a restored conversation's history holds an end and then its return.
+  function setEnded(ended) {
+    state.ended = ended;
+    $("composer").hidden = ended;
+    document.querySelector("#chat .end").hidden = ended;
+    $("get-code").hidden = ended || state.phase === "letter";
+    $("end-chat").hidden = state.phase === "letter"; // a letter is not a chat to end
+    if (ended) {
+      sessionStorage.removeItem(STORAGE_KEY);
+      show($("typing"), "");
+    } else {
+      sessionStorage.setItem(STORAGE_KEY, state.token);
+    }
+  }
+
+  function endChat(frame) {
+    const text = frame.from === "visitor" ? strings.ended_by_visitor
+      : frame.from === "counselor" ? strings.ended_by_counselor : strings.ended_system;
+    addItem("event", text);
+    setEnded(true);
     show($("chat-status"), strings.ended);
+  }
+
+  // The code is only ever in this card; "I have written it down" removes it from the page.
+  function showCode(code, days) {
+    $("code-value").textContent = code;
+    $("code-keep").textContent = fill(strings.code_keep, { days });
+    $("code-card").hidden = false;
+    $("code-title").focus();
+  }
+
+  function hideCode() {
+    $("code-value").textContent = "";
+    $("code-card").hidden = true;
+    $("message").focus();
   }
 
   // Frames from the server ---------------------------------------------------------------
   function onState(frame) {
+    state.stateFrame = frame;
     if (frame.state === "waiting") {
       const parts = [fill(strings.position, frame)];
       if (!frame.counselors_online) parts.push(strings.nobody);
@@ -111,9 +143,19 @@
     } else if (frame.state === "active") {
       state.counselor = frame.counselor;
       show($("chat-status"), fill(strings.active, { name: frame.counselor }));
+    } else if (frame.state === "letter") {
+      if (frame.counselor) state.counselor = frame.counselor;
+      show($("chat-status"), fill(frame.counselor ? strings.letter_answered : strings.letter_waiting,
+        { name: frame.counselor, days: frame.reply_within_days }));
+    } else if (frame.state === "ended") {
+      show($("chat-status"), strings.ended);
     } else if (frame.state === "gone") {
-      gone();
+      return gone();
     }
+    state.phase = frame.state;
+    // The server's state is the truth: a conversation that goes on is not ended.
+    setEnded(frame.state === "ended");
+    return undefined;
   }
 
   function onEntry(frame) {
@@ -127,14 +169,17 @@
       state.mine.set(frame.id, item);
       markDelivered();
     } else if (frame.kind === "msg") {
-      addItem("theirs", frame.text, state.counselor);
+      addItem("theirs", frame.text, state.counselor || strings.counselor);
       show($("typing"), "");
       send({ type: "seen", id: frame.id });
     } else if (frame.kind === "join") {
       state.counselor = frame.name;
       addItem("event", fill(strings.joined, { name: frame.name }));
     } else if (frame.kind === "end") {
-      endChat(frame.from);
+      endChat(frame);
+    } else if (frame.kind === "returned") {
+      addItem("event", strings.returned);
+      if (state.stateFrame) onState(state.stateFrame); // replayed "end"s do not end it
     }
   }
 
@@ -166,6 +211,7 @@
         state.typingTimer = setTimeout(() => show($("typing"), ""), TYPING_SHOWN_MS);
         return undefined;
       case "error": return onError(frame);
+      case "code": return showCode(frame.code, frame.expires_in_days);
       default: return undefined;
     }
   }
@@ -196,6 +242,7 @@
     socket.onclose = (event) => {
       if (state.socket !== socket) return;
       state.socket = null;
+      if (event.code === CLOSE_REPLACED) return replaced();
       if (STOP_CODES.has(event.code)) return gone();
       if (state.ended) return undefined;
       show($("connection"), strings.reconnecting);
@@ -207,13 +254,48 @@
   }
 
   function gone() {
-    sessionStorage.removeItem(STORAGE_KEY);
-    if (!state.ended) {
-      state.ended = true;
-      $("composer").hidden = true;
-      document.querySelector("#chat .end").hidden = true;
-      show($("chat-status"), strings.gone);
+    if (!state.ended) show($("chat-status"), strings.gone);
+    setEnded(true);
+  }
+
+  // Whoever reopened it with the code may be the visitor on a safer device, or someone who
+  // found the code: either way this screen must no longer show the conversation.
+  function replaced() {
+    $("log").replaceChildren();
+    hideCode();
+    setEnded(true);
+    show($("typing"), "");
+    show($("chat-status"), strings.replaced);
+  }
+
+  // Posts JSON to the service; the answer's body, or an Error with the server's message.
+  async function post(path, payload) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+        credentials: "same-origin",
+      });
+    } catch (e) {
+      throw new Error(strings.failed);
     }
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const error = new Error(body.message || strings.failed);
+      error.body = body;
+      throw error;
+    }
+    return body;
+  }
+
+  function open(token) {
+    state.token = token;
+    sessionStorage.setItem(STORAGE_KEY, token);
+    showChat();
+    show($("chat-status"), strings.connecting);
+    connect();
   }
 
   // What the visitor does ----------------------------------------------------------------
@@ -222,23 +304,51 @@
     button.disabled = true;
     show($("start-error"), "");
     try {
-      const response = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: "{}",
-        credentials: "same-origin",
-      });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.message || strings.start_failed);
-      state.token = body.token;
-      sessionStorage.setItem(STORAGE_KEY, state.token);
-      showChat();
-      show($("chat-status"), strings.connecting);
-      connect();
+      open((await post("/api/chat", {})).token);
     } catch (error) {
       show($("start-error"), error.message || strings.start_failed);
+      if (error.body && error.body.letter) $("letter").hidden = false; // leave a message instead
       button.disabled = false;
     }
+  }
+
+  // A form's request with its button disabled meanwhile; the server's refusal is shown
+  // under the form, and what the visitor typed stays where it is.
+  async function sending(form, errorId, action) {
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    show($(errorId), "");
+    try {
+      await action();
+    } catch (error) {
+      show($(errorId), error.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function leaveLetter(event) {
+    event.preventDefault();
+    const box = $("letter-text");
+    if (!box.value.trim()) return undefined;
+    return sending(event.target, "letter-error", async () => {
+      const body = await post("/api/letter", { text: box.value });
+      box.value = "";
+      open(body.token);
+      showCode(body.code, body.expires_in_days);
+      show($("chat-status"), fill(strings.letter_sent, { days: body.reply_within_days }));
+    });
+  }
+
+  function comeBack(event) {
+    event.preventDefault();
+    const input = $("return-code");
+    if (!input.value.trim()) return undefined;
+    return sending(event.target, "return-error", async () => {
+      const body = await post("/api/return", { code: input.value });
+      input.value = ""; // the code is kept nowhere, not even in the form
+      open(body.token);
+    });
   }
 
   function submit(event) {
@@ -270,6 +380,14 @@
       button.hidden = false;
       button.addEventListener("click", start);
     }
+    for (const id of ["letter-form", "return-form"]) $(id).hidden = false;
+    $("letter-form").addEventListener("submit", leaveLetter);
+    $("return-form").addEventListener("submit", comeBack);
+    $("get-code").addEventListener("click", () => {
+      show($("chat-error"), "");
+      if (!send({ type: "code" })) show($("chat-error"), strings.failed);
+    });
+    $("code-done").addEventListener("click", hideCode);
     $("composer").addEventListener("submit", submit);
     $("message").addEventListener("input", typed);
     $("message").addEventListener("keydown", (event) => {
