@@ -105,6 +105,11 @@ class Settings:
         "RATE_LIMIT_WINDOW_SECONDS", 60, "Length of the rate-limit window."
     )
     queue_max: int = setting("QUEUE_MAX", 100, "Most conversations waiting at once; more are refused.")
+    audit_retention_days: int = setting(
+        "AUDIT_RETENTION_DAYS", 1095,
+        "How long audit-log entries are kept. Default three years: several of the twice-yearly "
+        "log reviews the municipality's guidance asks for, and time for a complaint to be looked into.",
+    )
     staff_session_idle_seconds: int = setting(
         "STAFF_SESSION_IDLE_SECONDS", 900, "A staff session ends after this long without use."
     )
@@ -195,6 +200,7 @@ def validate(settings: Settings) -> None:
         "rate_limit_window_seconds",
         "queue_max",
         "staff_session_idle_seconds",
+        "audit_retention_days",
         "redis_max_connections",
         "return_code_retention_seconds",
         "return_guesses_per_minute_global",

@@ -23,6 +23,7 @@ WebSocket close codes (4000-4999 are the application's own):
     4400  too many malformed frames
     4401  no valid session (missing, wrong or expired token / staff login)
     4403  Origin not allowed
+    4405  the staff member's role has no console (an admin)
     4408  no hello frame in time
     4409  replaced: the conversation was reopened with its return code elsewhere, so this
           session's token no longer opens it
@@ -36,6 +37,7 @@ from __future__ import annotations
 CLOSE_MALFORMED = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_ORIGIN = 4403
+CLOSE_FORBIDDEN = 4405
 CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_GONE = 4410

@@ -40,6 +40,8 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}staff:u:{username}      hash    staff account (argon2id hash, role, alias) until removed
     {p}staff:all               set     usernames                                 until removed
     {p}dev:secret              string  development-only generated SECRET_KEY     until flushed
+    {p}audit                   stream  the audit log (see app/audit.py)          AUDIT_RETENTION_DAYS,
+                                                                                 trimmed on each write
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
@@ -155,6 +157,10 @@ class Keys:
     @property
     def dev_secret(self) -> str:
         return f"{self.prefix}dev:secret"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
 
     # Channels.
     def conversation_channel(self, cid: str) -> str:

@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app import hours, i18n, log
 from app.assets import Assets
+from app.audit import Audit
 from app.chat import sweeper
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> Starlette:
             presence=presence, opening_hours=opening_hours,
             translations=translations, templates=Templates(translations, assets), assets=assets,
             throttle=Throttle(redis, store, settings.return_guesses_per_minute_global),
+            audit=Audit(durable, keys, settings.audit_retention_days),
         )
         app.state.services = services
         await relay.start()

@@ -12,6 +12,7 @@ from babel.support import NullTranslations
 
 from app import hours
 from app.assets import Assets
+from app.audit import Audit
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
 from app.chat.sockets import HEARTBEAT_SECONDS
@@ -44,6 +45,7 @@ class Services:
     templates: Templates
     assets: Assets
     throttle: Throttle
+    audit: Audit
 
     @property
     def heartbeat_seconds(self) -> float:

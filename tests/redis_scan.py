@@ -38,3 +38,13 @@ def ttls(url: str, prefix: str) -> dict[str, int]:
         return {key: client.ttl(key) for key in client.scan_iter(match=f"{prefix}*", count=1000)}
     finally:
         client.close()
+
+
+def audit_log(url: str, prefix: str) -> list[dict[str, str]]:
+    """The audit log's entries, oldest first, each with its `ts` (ms) added."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return [{**fields, "ts": entry_id.split("-")[0]}
+                for entry_id, fields in client.xrange(prefix + "audit")]
+    finally:
+        client.close()

@@ -8,8 +8,10 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -78,6 +80,15 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def closed_now() -> str:
+    """Opening hours that are closed now and for the next days: one minute, three days from now."""
+    day = (datetime.now(ZoneInfo("Europe/Stockholm")) + timedelta(days=3)).strftime("%a").lower()
+    return f"{day} 00:00-00:01"
+
+
+CLOSED = closed_now()
 
 
 def server_env(redis_url: str, **settings: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from tests.clients import (
     taken_chat,
     visitor_socket,
 )
+from tests.servers import CLOSED
 
 pytestmark = pytest.mark.anyio
 
@@ -197,7 +198,7 @@ async def test_the_queue_has_a_cap_with_a_clear_message(start_server):
 
 
 async def test_outside_opening_hours_no_chat_starts(start_server):
-    server = start_server(OPENING_HOURS="mon 00:00-00:01")  # effectively always closed
+    server = start_server(OPENING_HOURS=CLOSED)
     async with httpx.AsyncClient(base_url=server.url) as http:
         refused = await http.post("/api/chat", json={}, headers={"Origin": server.url})
         page = await http.get("/")

@@ -17,10 +17,10 @@ from tests.clients import (
     visitor_socket,
 )
 from tests.redis_scan import dump
+from tests.servers import CLOSED
 
 pytestmark = pytest.mark.anyio
 
-CLOSED = "mon 00:00-00:01"  # effectively always closed
 LETTER = "Jag kan inte prata nu. Kan någon skriva till mig?"
 
 

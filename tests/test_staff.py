@@ -104,7 +104,8 @@ def test_the_session_cookie_is_httponly_and_strict(server):
 async def test_logout_ends_the_session_on_the_server(server):
     username, password = add_staff(server.env)
     cookie = await staff_login(server, username, password)
-    with httpx.Client(base_url=server.url, cookies={"nexus_staff": cookie}) as http:
+    with httpx.Client(base_url=server.url, cookies={"nexus_staff": cookie},
+                      headers={"Origin": server.url}) as http:
         console = http.get("/staff")
         assert "Logga ut" in console.text
         csrf = re.search(r'name="csrf" value="([^"]+)"', console.text).group(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from starlette.requests import Request
@@ -15,15 +14,13 @@ from app.forms import small_form
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
+from app.staff import access
 from app.staff.accounts import PASSWORD_MAX_CHARS
-from app.staff.sessions import COOKIE
+from app.staff.layout import staff_page
+from app.staff.sessions import COOKIE, StaffSession
 from app.visitor.pages import language
 
 LOGIN_CSRF_COOKIE = "nexus_login_csrf"
-
-
-def _same(a: str, b: str) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
 def login_form(request: Request, error: str = "", status_code: int = 200) -> Response:
@@ -45,7 +42,7 @@ async def console_page(request: Request) -> Response:
     session = await services.staff_sessions.get(request.cookies.get(COOKIE))
     if session is None:
         return login_form(request)
-    return services.templates.render(language(request), "staff/console.html", session=session)
+    return staff_page(request, session, "staff/console.html")
 
 
 async def login(request: Request) -> Response:
@@ -54,7 +51,7 @@ async def login(request: Request) -> Response:
         form = await small_form(request)
     except TooLarge:
         return login_form(request, N_("The form was too large."), 413)
-    if not origin_allowed(request.scope, services.settings.allowed_origins) or not _same(
+    if not origin_allowed(request.scope, services.settings.allowed_origins) or not access.same_secret(
         str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     ):
         return login_form(request, N_("The form had expired. Please try again."), 403)
@@ -63,9 +60,13 @@ async def login(request: Request) -> Response:
     account = await services.accounts.verify(username, password)
     if account is None:
         log.event("staff.login_failed")
+        # The name only when it is an account's: a password typed into the wrong box stays out.
+        known = await services.accounts.get(username)
+        await services.audit.record(known.username if known else "", "", "login_failed")
         return login_form(request, N_("Wrong username or password."), 401)
     token = await services.staff_sessions.create(account)
     log.event("staff.login", staff=account.username)
+    await services.audit.record(account.username, account.role, "login")
     response = RedirectResponse("/staff", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                         secure=services.settings.secure_cookies, path="/staff")
@@ -73,16 +74,12 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def logout(request: Request) -> Response:
+@access.staff_endpoint(access.SESSION)
+async def logout(request: Request, session: StaffSession) -> Response:
     services: Services = request.app.state.services
-    token = request.cookies.get(COOKIE)
-    session = await services.staff_sessions.get(token)
-    form = await small_form(request)
-    if session is not None and _same(str(form.get("csrf", "")), session.csrf):
-        await services.staff_sessions.end(token)
-        log.event("staff.logout", staff=session.username)
-    elif session is not None:
-        return Response("CSRF token missing or wrong", status_code=403, media_type="text/plain")
+    await services.staff_sessions.end(request.cookies.get(COOKIE))
+    log.event("staff.logout", staff=session.username)
+    await services.audit.record(session.username, session.role, "logout")
     response = RedirectResponse("/staff", status_code=303)
     response.delete_cookie(COOKIE, path="/staff")
     return response

@@ -13,9 +13,10 @@ from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.queue_watch import Letter
 from app.chat.relay import Subscription
-from app.errors import CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, NotAllowed
+from app.errors import CLOSE_FORBIDDEN, CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, NotAllowed
 from app.security import origin_allowed
 from app.services import Services
+from app.staff import access
 from app.staff.sessions import COOKIE, StaffSession
 
 
@@ -77,7 +78,15 @@ class ConsoleConnection:
         # Visitors' "a counselor is on duty" changes with this console.
         await self.services.relay.publish(self.services.keys.queue_channel, {"kind": "presence"})
 
+    async def audit(self, action: str, cid: str = "", other: str = "") -> None:
+        session = self.session
+        await self.services.audit.record(session.username, session.role, action, target=cid, other=other)
+
     async def handle(self, frame: Frame) -> None:
+        if not access.message_allowed(self.session.role, frame.type):
+            await self.audit("denied", other=frame.type)
+            await self.peer.refuse(NotAllowed(), "not allowed for your role")
+            return
         if frame.type == "take":
             await self.take(frame.conv)
             return
@@ -101,6 +110,7 @@ class ConsoleConnection:
                 await link.seen(frame.id)
             elif frame.type == "end":
                 await link.end()
+                await self.audit("end", frame.conv)
         except Gone:
             await self.peer.send({"type": "error", "code": "gone", "conv": frame.conv,
                                   "message": "this conversation has ended"})
@@ -117,6 +127,7 @@ class ConsoleConnection:
         if not await services.store.take(cid, self.session.username, self.session.display_name):
             return False
         log.event("chat.taken")
+        await self.audit("take", cid)
         channel = services.keys.conversation_channel(cid)
         await services.relay.publish(channel, {"kind": "entry"})
         await services.relay.publish(channel, {"kind": "state"})
@@ -142,6 +153,7 @@ class ConsoleConnection:
         await self.peer.send({"type": "letter_opened", "conv": cid})
         if cid not in self.links:
             log.event("letter.opened", staff=self.session.username)
+            await self.audit("open_letter", cid)
             self.letters.add(cid)
             await self.open(cid, last_id)
             await services.relay.publish(services.keys.queue_channel, {"kind": "letters"})
@@ -206,6 +218,8 @@ async def endpoint(websocket: WebSocket) -> None:
         session = await services.staff_sessions.get(websocket.cookies.get(COOKIE))
         if session is None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+        if not access.message_allowed(session.role, "hello"):  # an admin has no console
+            raise sockets.Closing(CLOSE_FORBIDDEN)
         peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=True)
         hello = await peer.hello()
         async with services.relay.subscription() as subscription:

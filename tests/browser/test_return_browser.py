@@ -19,14 +19,14 @@ from tests.browser.conftest import (
     visitor_writes,
 )
 from tests.clients import add_staff
-from tests.servers import ServerProcess
+from tests.servers import CLOSED, ServerProcess
 
 pytestmark = pytest.mark.browser
 
 CODE = re.compile(r"^\d{4} \d{4} \d{4} \d{4}$")
 UNKNOWN = "Koden öppnar inget samtal."
 THROTTLED = "För många försök."
-CLOSED = "mon 00:00-00:01"  # open one minute a week: closed whenever the tests run but then
+LETTER = "Jag vågar inte vara hemma. Vad kan jag göra?"
 
 
 def console(new_context: NewContext, server: ServerProcess, name: str) -> Page:
@@ -140,19 +140,18 @@ def test_a_message_left_while_closed_is_answered_and_read_with_the_code_elsewher
     page.goto(first.url + "/")
     expect(page.locator("#availability")).to_have_text("Chatten är stängd just nu.")
     expect(page.locator("#start-chat")).to_have_count(0)
-    page.locator("#letter-text").fill("Jag vågar inte vara hemma. Vad kan jag göra?")
+    page.locator("#letter-text").fill(LETTER)
     page.locator("#letter-form button[type=submit]").tap()
     code = read_code_once(page)
     expect(page.locator("#chat-status")).to_contain_text("svarar inom 2 arbetsdagar")
-    expect(page.locator("#log li.entry-mine .text")).to_have_text(["Jag vågar inte vara hemma. Vad kan jag göra?"])
+    expect(page.locator("#log li.entry-mine .text")).to_have_text([LETTER])
     page.context.close()
 
     counselor = console(new_context, second, "Sara")
     expect(counselor.locator("#letters-count")).to_have_text("1")
     counselor.locator("#letters li button").click()
     pane = counselor.locator("#panes article.pane[data-conv]")
-    expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text(
-        ["Jag vågar inte vara hemma. Vad kan jag göra?"])
+    expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text([LETTER])
     pane.locator("textarea").fill("Du kan ringa 112 om det är akut. Vi kan också ordna skyddat boende.")
     pane.locator("form.composer button[type=submit]").click()
     expect(counselor.locator("#letters-count")).to_have_text("0")
