@@ -7,16 +7,21 @@ import asyncio
 import dataclasses
 import socket
 import sys
-from contextlib import ExitStack
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
 
 import uvicorn
 
 from app import log
+from app.audit import Audit
 from app.config import ConfigError, Settings, load_settings
 from app.errors import BadInput
 from app.keys import Keys
 from app.redis import connect, embedded_redis
+from app.staff import totp
 from app.staff.accounts import ROLES, Accounts
+from app.staff.sessions import StaffSessions
+from app.staff.totp import Sealer
 
 WS_MAX_BYTES = 64 * 1024
 """Largest WebSocket frame accepted: a 4,000-character message fits several times over."""
@@ -55,17 +60,79 @@ def serve(settings: Settings, host: str, port: int) -> None:
         uvicorn.Server(config).run(sockets=[sock])
 
 
-async def _staff_add(settings: Settings, username: str, role: str, name: str, password: str) -> int:
+@dataclasses.dataclass
+class _Staff:
+    """What the staff commands work with: accounts (durable Redis), sessions (ephemeral), the log."""
+
+    accounts: Accounts
+    sessions: StaffSessions | None
+    audit: Audit
+
+
+@asynccontextmanager
+async def _staff_services(settings: Settings) -> AsyncIterator[_Staff]:
+    from app.main import secret_key
+
+    keys = Keys.from_settings(settings)
     durable = connect(settings.durable_url, 4)
+    redis = connect(settings.redis_url, 4) if settings.redis_url else None
     try:
-        accounts = Accounts(durable, Keys.from_settings(settings))
-        if not await accounts.add(username, password, role, name):
-            print(f"an account named {username!r} already exists", file=sys.stderr)
-            return 1
+        secret = await secret_key(settings, keys, durable)
+        audit = Audit(durable, keys, settings.audit_retention_days)
+        sessions = None if redis is None else StaffSessions(
+            redis, keys, secret, idle_seconds=settings.staff_session_idle_seconds,
+            max_seconds=settings.staff_session_max_seconds, secure=settings.secure_cookies, audit=audit)
+        yield _Staff(Accounts(durable, keys, Sealer(secret)), sessions, audit)
     finally:
         await durable.aclose()
-    print(f"created {role} account {username!r}")
-    return 0
+        if redis is not None:
+            await redis.aclose()
+
+
+async def _end_sessions(staff: _Staff, username: str) -> None:
+    if staff.sessions is None:
+        print("REDIS_URL is not set: the account's open sessions were not ended", file=sys.stderr)
+        return
+    print(f"ended {await staff.sessions.end_all(username)} session(s)")
+
+
+async def _staff_command(settings: Settings, args: argparse.Namespace) -> int:
+    """One `staff` subcommand; the actor in the audit log is `cli` (whoever runs it on the server)."""
+    async with _staff_services(settings) as staff:
+        username = getattr(args, "username", "")
+        if args.staff_command == "list":
+            for account in await staff.accounts.all():
+                status = "disabled" if account.disabled else "active"
+                totp_state = "totp" if account.totp_enrolled else "no-totp"
+                print(f"{account.username}\t{account.role}\t{status}\t{totp_state}\t{account.display_name}")
+            return 0
+        if args.staff_command == "add":
+            totp_secret = totp.new_secret()
+            if not await staff.accounts.add(username, _read_password(), args.role, args.name or username,
+                                            totp_secret):
+                print(f"an account named {username!r} already exists", file=sys.stderr)
+                return 1
+            await staff.audit.record("cli", "", "account_add", target=username, other=args.role)
+            print(f"created {args.role} account {username!r}")
+            print("authenticator app (shown only now): " + totp.uri(totp_secret, username))
+            return 0
+        if args.staff_command == "reset":
+            done = await staff.accounts.reset(username, _read_password())
+        else:
+            done = await staff.accounts.set_disabled(username, args.staff_command == "disable")
+        if not done:
+            print(f"no account named {username!r}", file=sys.stderr)
+            return 1
+        if args.staff_command != "enable":
+            await _end_sessions(staff, username)
+        await staff.audit.record("cli", "", f"account_{args.staff_command}", target=username)
+        print(f"{args.staff_command}: {username}"
+              + (" (the next login sets up a new authenticator)" if args.staff_command == "reset" else ""))
+        return 0
+
+
+def _read_password() -> str:
+    return sys.stdin.readline().rstrip("\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, default="counselor")
     add.add_argument("--name", help="first name or alias shown to visitors (default: username)")
+    for name, text in (("disable", "disable an account and end its sessions"),
+                       ("enable", "enable a disabled account"),
+                       ("reset", "new password from stdin; the next login sets up a new authenticator; "
+                                 "ends the account's sessions")):
+        staff.add_parser(name, help=text).add_argument("username")
+    staff.add_parser("list", help="every account: username, role, status, authenticator, name")
     args = parser.parse_args(argv)
 
     try:
@@ -96,10 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         print("set REDIS_DURABLE_URL or REDIS_URL: accounts live in the durable Redis",
               file=sys.stderr)
         return 2
-    password = sys.stdin.readline().rstrip("\n")
     try:
-        return asyncio.run(_staff_add(settings, args.username, args.role,
-                                      args.name or args.username, password))
+        return asyncio.run(_staff_command(settings, args))
     except BadInput as error:
         print(f"refused: {error.detail}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.security import PERMISSIONS_POLICY
-from tests.clients import add_staff
+from tests.clients import add_staff, form_csrf, next_code
 from tests.servers import ServerProcess
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "frontend" / "templates"
@@ -30,6 +30,9 @@ def logged_in(server: ServerProcess, http: httpx.Client) -> None:
     assert match
     response = http.post("/staff/login", data={"csrf": match.group(1), "username": username,
                                                "password": password}, headers={"Origin": server.url})
+    assert response.status_code == 303
+    response = http.post("/staff/login/code", headers={"Origin": server.url}, data={
+        "csrf": form_csrf(http.get("/staff/login/code").text), "code": next_code(username)})
     assert response.status_code == 303
 
 

@@ -7,7 +7,6 @@ Playwright never downloads a browser here. A missing Chromium fails the run: CI 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from tests.clients import form_csrf, next_code
 from tests.servers import ServerProcess
 
 # The machine has no outside network, and the service must not cause any outside request:
@@ -124,6 +124,8 @@ def log_in_with_the_form(page: Page, server: ServerProcess, username: str, passw
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.locator("main form button[type=submit]").click()
+    page.locator("#code").fill(next_code(username))
+    page.locator("main form button[type=submit]").click()
     expect(page.locator("#me"), "the console shows after logging in").to_be_visible()
 
 
@@ -133,11 +135,16 @@ def log_in_over_http(context: BrowserContext, server: ServerProcess, username: s
     For tests about something else than logging in: the session cookie lands in the context.
     """
     form = context.request.get(server.url + "/staff")
-    match = re.search(r'name="csrf" value="([^"]+)"', form.text())
-    assert match, "the login form carries a CSRF token"
     response = context.request.post(
         server.url + "/staff/login",
-        form={"csrf": match.group(1), "username": username, "password": password},
+        form={"csrf": form_csrf(form.text()), "username": username, "password": password},
+        headers={"Origin": server.url}, max_redirects=0,
+    )
+    assert response.status == 303, response.text()
+    form = context.request.get(server.url + "/staff/login/code")
+    response = context.request.post(
+        server.url + "/staff/login/code",
+        form={"csrf": form_csrf(form.text()), "code": next_code(username)},
         headers={"Origin": server.url}, max_redirects=0,
     )
     assert response.status == 303, response.text()
