@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 from babel.support import NullTranslations
 
-from app import hours
 from app.assets import Assets
 from app.audit import Audit
 from app.chat.queue_watch import QueueWatch
@@ -20,6 +19,8 @@ from app.chat.store import ConversationStore
 from app.config import Settings
 from app.keys import Keys
 from app.staff.accounts import Accounts
+from app.staff.hours_store import HoursStore
+from app.staff.login_throttle import LoginThrottle
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.templating import Templates
@@ -39,8 +40,9 @@ class Services:
     queue_watch: QueueWatch
     accounts: Accounts
     staff_sessions: StaffSessions
+    login_throttle: LoginThrottle
     presence: Presence
-    opening_hours: hours.OpeningHours
+    hours: HoursStore
     translations: dict[str, NullTranslations]
     templates: Templates
     assets: Assets
@@ -52,12 +54,18 @@ class Services:
         """How often open sockets keep their conversations alive: well inside the idle TTL."""
         return min(HEARTBEAT_SECONDS, self.settings.conversation_idle_seconds / 3)
 
-    def is_open(self) -> bool:
-        return self.opening_hours.is_open(datetime.now(ZoneInfo(self.settings.timezone)))
+    def now(self) -> datetime:
+        """The local time the opening hours are in (TIMEZONE), aware of daylight saving."""
+        return datetime.now(ZoneInfo(self.settings.timezone))
+
+    async def is_open(self) -> bool:
+        """Open now, by the hours as last saved by any process."""
+        opening_hours, _ = await self.hours.current()
+        return opening_hours.is_open(self.now())
 
     async def can_chat_now(self) -> bool:
         """Whether a counselor can answer a chat now: open, and someone on duty."""
-        return self.is_open() and await self.presence.count() > 0
+        return await self.is_open() and await self.presence.count() > 0
 
     async def accepts_letters(self) -> bool:
         """Whether visitors may leave a message: when nobody can answer a chat now, or the

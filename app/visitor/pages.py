@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date
 from typing import Any
 
+from babel.dates import format_date, format_datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -23,6 +24,8 @@ CHAT_STORAGE_KEY = "nx-chat"
 RETURN_PATHS = ("/", "/safety")
 """Where the language switch may send the visitor back to (never an address from the form)."""
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+UPCOMING_DAYS = 30
+"""How far ahead visitors are told of closed days and special hours."""
 
 REFUSALS = {
     "closed": N_(
@@ -41,18 +44,40 @@ def language(request: Request) -> str:
 
 
 def hours_lines(opening_hours: OpeningHours, services: Services, lang: str) -> list[str]:
-    """The opening hours as short lines, e.g. "Mon–Fri 08:00–16:00"."""
+    """The weekly hours as short lines, e.g. "Mon–Fri 08:00–16:00"."""
     lines = []
-    for rule in opening_hours.rules:
-        first, last = rule.days[0], rule.days[-1]
-        contiguous = list(rule.days) == list(range(first, last + 1))
-        if contiguous and last > first:
-            days = f"{services.text(lang, DAY_NAMES[first])}–{services.text(lang, DAY_NAMES[last])}"
+    for days, intervals in opening_hours.weekly_groups():
+        first, last = days[0], days[-1]
+        if len(days) > 1 and list(days) == list(range(first, last + 1)):
+            names = f"{services.text(lang, DAY_NAMES[first])}–{services.text(lang, DAY_NAMES[last])}"
         else:
-            days = ", ".join(services.text(lang, DAY_NAMES[d]) for d in rule.days)
-        end = "24:00" if rule.end == time.max else rule.end.strftime("%H:%M")
-        lines.append(f"{days} {rule.start.strftime('%H:%M')}–{end}")
+            names = ", ".join(services.text(lang, DAY_NAMES[d]) for d in days)
+        lines.append(f"{names} {', '.join(i.text('–') for i in intervals)}")
     return lines
+
+
+def exception_lines(opening_hours: OpeningHours, services: Services, lang: str, today: date) -> list[str]:
+    """Closed days and special hours of the coming weeks, e.g. "Closed 24 Dec" (never the staff note)."""
+    lines = []
+    for exception in opening_hours.upcoming(today, UPCOMING_DAYS):
+        dates = format_date(exception.first, "d MMM", locale=lang)
+        if exception.last != exception.first:
+            dates += "–" + format_date(exception.last, "d MMM", locale=lang)
+        if exception.closed:
+            lines.append(services.text(lang, N_("Closed {dates}")).format(dates=dates))
+        else:
+            hours = ", ".join(i.text("–") for i in exception.intervals)
+            lines.append(services.text(lang, N_("{dates}: open {hours}")).format(dates=dates, hours=hours))
+    return lines
+
+
+def opens_again(opening_hours: OpeningHours, services: Services, lang: str) -> str:
+    """When a closed chat opens again, as a sentence; empty when open (or not within a year)."""
+    when = opening_hours.next_opening(services.now())
+    if when is None:
+        return ""
+    text = format_datetime(when, "EEEE d MMMM HH:mm", locale=lang)
+    return services.text(lang, N_("The chat opens again {when}.")).format(when=text)
 
 
 def visitor_page(request: Request, name: str, **context: Any) -> Response:
@@ -72,11 +97,14 @@ def visitor_page(request: Request, name: str, **context: Any) -> Response:
 async def landing(request: Request) -> Response:
     services: Services = request.app.state.services
     lang = language(request)
+    opening_hours, _ = await services.hours.current()
     return visitor_page(
         request, "visitor/index.html",
-        is_open=services.is_open(),
-        always_open=services.opening_hours.always,
-        hours=hours_lines(services.opening_hours, services, lang),
+        is_open=opening_hours.is_open(services.now()),
+        always_open=opening_hours.always,
+        hours=hours_lines(opening_hours, services, lang),
+        exceptions=exception_lines(opening_hours, services, lang, services.now().date()),
+        opens_again=opens_again(opening_hours, services, lang),
         counselors_online=await services.presence.count(),
         max_chars=services.settings.message_max_chars,
         letters_open=await services.accepts_letters(),
@@ -109,7 +137,7 @@ async def start_chat(request: Request) -> Response:
     try:
         if not origin_allowed(request.scope, services.settings.allowed_origins):
             raise NotAllowed()
-        if not services.is_open():
+        if not await services.is_open():
             raise Closed()
         token, _ = await services.store.create(lang, services.settings.queue_max)
     except NotAllowed as error:
