@@ -58,7 +58,8 @@ class Settings:
     opening_hours: str = setting(
         "OPENING_HOURS",
         "always",
-        "When the chat is open, e.g. `mon-fri 08:00-16:00; sat 10:00-14:00`, or `always`. "
+        "When the chat is open, e.g. `mon-fri 08:00-16:00; sat 10:00-14:00`, or `always`, until a "
+        "supervisor first saves the hours on /staff/hours (from then on those apply). "
         "Required in production, so that a real service never opens round the clock by accident.",
         required_in_production=True,
     )
@@ -112,6 +113,15 @@ class Settings:
     )
     staff_session_idle_seconds: int = setting(
         "STAFF_SESSION_IDLE_SECONDS", 900, "A staff session ends after this long without use."
+    )
+    staff_session_max_seconds: int = setting(
+        "STAFF_SESSION_MAX_SECONDS", 43_200,
+        "A staff session ends this long after login however busy (default 12 hours: one long shift).",
+    )
+    staff_totp_required: bool = setting(
+        "STAFF_TOTP_REQUIRED", True,
+        "Every staff login needs a one-time code from an authenticator app. `false` only for local "
+        "development (production refuses to start with it).",
     )
     cookie_secure: bool = setting(
         "COOKIE_SECURE", False, "Mark cookies `Secure`. Always on in production."
@@ -200,6 +210,7 @@ def validate(settings: Settings) -> None:
         "rate_limit_window_seconds",
         "queue_max",
         "staff_session_idle_seconds",
+        "staff_session_max_seconds",
         "audit_retention_days",
         "redis_max_connections",
         "return_code_retention_seconds",
@@ -227,5 +238,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError("NEUTRAL_SITE_URL must be an https:// address")
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")
+    if settings.production and not settings.staff_totp_required:
+        raise ConfigError("STAFF_TOTP_REQUIRED cannot be false in production")
     if settings.production and settings.secret_key.lower().startswith(("change", "secret", "xxx")):
         raise ConfigError("SECRET_KEY is a placeholder; generate a random one")

@@ -8,14 +8,22 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
                                        a letter's hold and answered flag)
     {p}c:{cid}:m               stream  the messages, in order, each with an id   conversation TTL
     {p}c:{cid}:s               hash    client message id -> stream id (dedup)    conversation TTL
+    {p}c:{cid}:n               stream  staff's private notes (never the visitor's) conversation TTL
     {p}rc:{code_hash}          string  return code's slow hash -> conversation   conversation TTL
     {p}queue                   zset    waiting conversation ids by arrival       idle TTL, refreshed
     {p}coded                   zset    running coded conversations by last use   return TTL, refreshed
     {p}letters                 zset    left messages by time waiting since       return TTL, refreshed
     {p}staff:online            zset    staff id -> presence expiry (ms)          presence TTL, refreshed
     {p}staff:{id}:chats        set     conversation ids a counselor holds        idle TTL, refreshed
+    {p}staff:available         zset    staff id -> expiry, those offered new chats presence TTL, refreshed
+    {p}staff:{id}:status       string  available | busy | away                   presence TTL, refreshed
     {p}stats:chat_minutes      list    recent chat lengths (numbers only)        one day
-    {p}ss:{token_hash}         hash    staff session                             staff idle TTL
+    {p}ss:{token_hash}         hash    staff session (idle time checked on use)  its absolute deadline
+    {p}ss:u:{username}         set     that member's session token hashes        STAFF_SESSION_MAX_SECONDS
+    {p}pl:{token_hash}         hash    a login between password and code          PENDING_LOGIN_SECONDS
+    {p}rl:login:a:{name_hash}  string  failed logins with one username           LOGIN_WINDOW_SECONDS,
+                                                                                 the lockout once locked
+    {p}rl:login:c:{client_hash} string failed logins from one client             LOGIN_WINDOW_SECONDS
     {p}rl:code:{client_hash}   string  return codes one client tried             GUESS_WINDOW_SECONDS
     {p}rl:code:all             string  return codes everyone tried               GLOBAL_GUESS_WINDOW_SECONDS
     {p}rl:letter:{client_hash} string  messages one client left                  LETTER_WINDOW_SECONDS
@@ -42,11 +50,19 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}dev:secret              string  development-only generated SECRET_KEY     until flushed
     {p}audit                   stream  the audit log (see app/audit.py)          AUDIT_RETENTION_DAYS,
                                                                                  trimmed on each write
+    {p}hours                   string  opening hours as edited (JSON; see        until replaced
+                                       app/staff/hours_store.py)
+    {p}canned                  hash    canned response id -> {lang, title, text}  until removed
+    {p}stats:classes:{day}     hash    end-of-chat classification "question:answer" kept (counters only,
+                                       -> count, per day (Europe/Stockholm)      no conversation id)
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
     {p}ch:c:{cid}              a conversation changed (new entry, typing, delivery)
     {p}ch:queue                the waiting queue changed
+    {p}ch:ss:{token_hash}      a staff session ended: its sockets close
+    {p}ch:n:{cid}              a conversation's notes changed (staff consoles only)
+    {p}ch:staff:{id}           a conversation was handed to this counselor
 """
 
 from __future__ import annotations
@@ -70,6 +86,12 @@ GLOBAL_GUESS_WINDOW_SECONDS = 60
 LETTER_WINDOW_SECONDS = 3600
 """The messages one client leaves are counted over an hour."""
 
+PENDING_LOGIN_SECONDS = 300
+"""Time between a correct password and the one-time code (or enrolment) that completes the login."""
+
+LOGIN_WINDOW_SECONDS = 900
+"""Failed logins are counted over 15 minutes, and a locked name stays locked as long."""
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -78,7 +100,6 @@ class Keys:
     prefix: str
     idle_seconds: int
     retention_seconds: int
-    staff_idle_seconds: int
     rate_window_seconds: int
     return_seconds: int
 
@@ -88,7 +109,6 @@ class Keys:
             prefix=settings.key_prefix,
             idle_seconds=settings.conversation_idle_seconds,
             retention_seconds=settings.conversation_retention_seconds,
-            staff_idle_seconds=settings.staff_session_idle_seconds,
             rate_window_seconds=settings.rate_limit_window_seconds,
             return_seconds=settings.return_code_retention_seconds,
         )
@@ -105,6 +125,9 @@ class Keys:
 
     def sent_ids(self, cid: str) -> str:
         return f"{self.conversation(cid)}:s"
+
+    def notes(self, cid: str) -> str:
+        return f"{self.conversation(cid)}:n"
 
     def return_code(self, code_hash: str) -> str:
         return f"{self.prefix}rc:{code_hash}"
@@ -140,11 +163,30 @@ class Keys:
         return f"{self.prefix}staff:{staff_id}:chats"
 
     @property
+    def staff_available(self) -> str:
+        return f"{self.prefix}staff:available"
+
+    def staff_status(self, staff_id: str) -> str:
+        return f"{self.prefix}staff:{staff_id}:status"
+
+    @property
     def chat_minutes(self) -> str:
         return f"{self.prefix}stats:chat_minutes"
 
     def staff_session(self, token_hash: str) -> str:
         return f"{self.prefix}ss:{token_hash}"
+
+    def staff_sessions_of(self, username: str) -> str:
+        return f"{self.prefix}ss:u:{username}"
+
+    def pending_login(self, token_hash: str) -> str:
+        return f"{self.prefix}pl:{token_hash}"
+
+    def login_failures_account(self, name_hash: str) -> str:
+        return f"{self.prefix}rl:login:a:{name_hash}"
+
+    def login_failures_client(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:login:c:{client_hash}"
 
     # Durable.
     def staff_account(self, username: str) -> str:
@@ -162,6 +204,17 @@ class Keys:
     def audit(self) -> str:
         return f"{self.prefix}audit"
 
+    @property
+    def opening_hours(self) -> str:
+        return f"{self.prefix}hours"
+
+    @property
+    def canned(self) -> str:
+        return f"{self.prefix}canned"
+
+    def classes(self, day: str) -> str:
+        return f"{self.prefix}stats:classes:{day}"
+
     # Channels.
     def conversation_channel(self, cid: str) -> str:
         return f"{self.prefix}ch:c:{cid}"
@@ -169,3 +222,12 @@ class Keys:
     @property
     def queue_channel(self) -> str:
         return f"{self.prefix}ch:queue"
+
+    def staff_session_channel(self, token_hash: str) -> str:
+        return f"{self.prefix}ch:ss:{token_hash}"
+
+    def notes_channel(self, cid: str) -> str:
+        return f"{self.prefix}ch:n:{cid}"
+
+    def staff_channel(self, staff_id: str) -> str:
+        return f"{self.prefix}ch:staff:{staff_id}"

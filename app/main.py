@@ -27,10 +27,13 @@ from app.keys import Keys
 from app.redis import connect
 from app.security import SecurityHeaders
 from app.services import Services
-from app.staff import console, console_socket
+from app.staff import accounts_page, audit_page, canned_page, console, console_socket, hours_page, login, totp
 from app.staff.accounts import Accounts
+from app.staff.hours_store import HoursStore
+from app.staff.login_throttle import LoginThrottle
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
+from app.staff.totp import Sealer
 from app.templating import Templates
 from app.visitor import chat_socket, pages, quick_exit, returning
 from app.visitor.throttle import Throttle
@@ -58,7 +61,7 @@ async def service_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.code}, status_code=exc.status)
 
 
-async def _secret_key(settings: Settings, keys: Keys, durable: aioredis.Redis) -> str:
+async def secret_key(settings: Settings, keys: Keys, durable: aioredis.Redis) -> str:
     """The configured SECRET_KEY; in development, one generated once and shared through Redis
     (so that every process on that Redis agrees on it)."""
     if settings.secret_key:
@@ -74,10 +77,12 @@ async def _first_account(accounts: Accounts) -> None:
     if await accounts.count():
         return
     password = secrets.token_urlsafe(12)
-    if await accounts.add(DEV_ACCOUNT, password, "counselor", "Nexus"):
+    totp_secret = totp.new_secret()
+    if await accounts.add(DEV_ACCOUNT, password, "counselor", "Nexus", totp_secret):
         print(
             f"\n  Development account created -- log in at /staff as "
-            f"{DEV_ACCOUNT!r} with password {password!r}\n",
+            f"{DEV_ACCOUNT!r} with password {password!r}\n"
+            f"  and a code from an authenticator app set up with {totp.uri(totp_secret, DEV_ACCOUNT)}\n",
             flush=True,
         )
 
@@ -94,7 +99,8 @@ def create_app(settings: Settings) -> Starlette:
             redis if settings.durable_url == settings.redis_url
             else connect(settings.durable_url, settings.redis_max_connections)
         )
-        secret = await _secret_key(settings, keys, durable)
+        secret = await secret_key(settings, keys, durable)
+        audit = Audit(durable, keys, settings.audit_retention_days)
         translations = i18n.load_all()
         assets = Assets()
         relay = Relay(redis, keys.queue_channel + ":relay")
@@ -103,11 +109,15 @@ def create_app(settings: Settings) -> Starlette:
         services = Services(
             settings=settings, keys=keys, redis=redis, durable=durable, store=store, relay=relay,
             queue_watch=QueueWatch(store, presence, relay),
-            accounts=Accounts(durable, keys), staff_sessions=StaffSessions(redis, keys, secret),
-            presence=presence, opening_hours=opening_hours,
+            accounts=Accounts(durable, keys, Sealer(secret)),
+            staff_sessions=StaffSessions(
+                redis, keys, secret, idle_seconds=settings.staff_session_idle_seconds,
+                max_seconds=settings.staff_session_max_seconds, secure=settings.secure_cookies, audit=audit),
+            login_throttle=LoginThrottle(redis, keys, secret),
+            presence=presence, hours=HoursStore(durable, keys, opening_hours),
             translations=translations, templates=Templates(translations, assets), assets=assets,
             throttle=Throttle(redis, store, settings.return_guesses_per_minute_global),
-            audit=Audit(durable, keys, settings.audit_retention_days),
+            audit=audit,
         )
         app.state.services = services
         await relay.start()
@@ -142,6 +152,11 @@ def create_app(settings: Settings) -> Starlette:
         *returning.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
+        *canned_page.routes,
+        *login.routes,
+        *accounts_page.routes,
+        *hours_page.routes,
+        *audit_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
     return Starlette(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.servers import ROOT, ServerProcess
@@ -72,28 +75,59 @@ async def visitor_socket(server: ServerProcess, token: str, last_id: str = "0-0"
     return socket
 
 
+TOTP_SECRETS: dict[str, str] = {}
+"""Each account's authenticator secret, as `add_staff` read it from the CLI's otpauth:// URI."""
+_LAST_STEP: dict[str, int] = {}
+
+
+def totp_secret_of(cli_output: str) -> str:
+    match = re.search(r"otpauth://\S+", cli_output)
+    assert match, "the CLI prints the otpauth:// URI"
+    secret: str = pyotp.parse_uri(match.group(0)).secret
+    return secret
+
+
 def add_staff(env: dict[str, str], role: str = "counselor", name: str = "Anna") -> tuple[str, str]:
-    """Create a staff account with the real CLI; return (username, password)."""
+    """Create a staff account with the real CLI; return (username, password). Its TOTP secret is
+    kept in TOTP_SECRETS for `staff_login` and `next_code`."""
     username = f"c{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(16)
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "app", "staff", "add", username, "--role", role, "--name", name],
         input=password + "\n", text=True, cwd=ROOT, env=env, check=True, capture_output=True,
     )
+    TOTP_SECRETS[username] = totp_secret_of(result.stdout)
     return username, password
 
 
+def next_code(username: str, secret: str | None = None) -> str:
+    """A code the server has not accepted yet: each is accepted once, and the one of the next
+    time step is accepted too (clock drift); past that, wait for the next step."""
+    totp = pyotp.TOTP(secret or TOTP_SECRETS[username])
+    step = max(totp.timecode(time.time()), _LAST_STEP.get(username, -1) + 1)
+    while step > totp.timecode(time.time()) + 1:
+        time.sleep(1)
+    _LAST_STEP[username] = step
+    return totp.generate_otp(step)
+
+
+def form_csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
 async def staff_login(server: ServerProcess, username: str, password: str) -> str:
-    """Log in through the real form; return the staff session cookie value."""
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    """Log in through the real forms (password, then the code); return the staff session cookie value."""
+    async with httpx.AsyncClient(base_url=server.url, headers={"Origin": server.url}) as http:
         form = await http.get("/staff")
-        match = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert match, "the login form carries a CSRF token"
         response = await http.post(
-            "/staff/login",
-            data={"csrf": match.group(1), "username": username, "password": password},
-            headers={"Origin": server.url},
-        )
+            "/staff/login", data={"csrf": form_csrf(form.text), "username": username, "password": password})
+        assert response.status_code == 303 and response.headers["location"] == "/staff/login/code", \
+            response.text
+        form = await http.get("/staff/login/code")
+        response = await http.post(
+            "/staff/login/code", data={"csrf": form_csrf(form.text), "code": next_code(username)})
         assert response.status_code == 303, response.text
         cookie: str = response.cookies["nexus_staff"]
         return cookie
@@ -173,3 +207,17 @@ async def history(socket: Socket, until: Callable[[dict[str, Any]], bool]) -> li
 def code_pattern(code: str) -> re.Pattern[str]:
     """A return code's digits in any grouping: up to three other characters between any two."""
     return re.compile(r"\D{0,3}".join(re.sub(r"\D", "", code)))
+
+
+@contextlib.asynccontextmanager
+async def staff_http(server: ServerProcess, role: str = "supervisor"
+                     ) -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
+    """A new staff member's logged-in, same-origin HTTP client; yields (client, username, csrf)."""
+    username, password = add_staff(server.env, role=role)
+    cookie = await staff_login(server, username, password)
+    async with httpx.AsyncClient(base_url=server.url, cookies={"nexus_staff": cookie},
+                                 headers={"Origin": server.url}) as http:
+        page = await http.get("/staff", follow_redirects=True)  # an admin is sent to their own page
+        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert match, "a logged-in page carries the session's CSRF token"
+        yield http, username, match.group(1)

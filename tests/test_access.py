@@ -22,8 +22,9 @@ from tests.clients import add_staff, open_socket, staff_login
 from tests.redis_scan import audit_log
 from tests.servers import ServerProcess
 
-PUBLIC = {("/staff", "GET"), ("/staff", "HEAD"), ("/staff/login", "POST")}
-"""The login form and its submission: the only staff routes without a session."""
+PUBLIC = {("/staff", "GET"), ("/staff", "HEAD"), ("/staff/login", "POST")} | {
+    (f"/staff/login/{step}", method) for step in ("code", "enrol") for method in ("GET", "HEAD", "POST")}
+"""The login steps (password, code, enrolment): the only staff routes without a session."""
 SOCKETS = {"/staff/ws"}
 """Staff WebSocket routes: checked per message type (MESSAGE_PERMISSIONS) and below."""
 
@@ -70,7 +71,7 @@ def concrete(path: str) -> str:
 
 
 def csrf_of(server: ServerProcess, cookie: str) -> str:
-    page = httpx.get(server.url + "/staff", cookies={"nexus_staff": cookie})
+    page = httpx.get(server.url + "/staff", cookies={"nexus_staff": cookie}, follow_redirects=True)
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match, "a logged-in page carries the session's CSRF token"
     return match.group(1)
@@ -99,7 +100,7 @@ async def sessions(server) -> dict[str, tuple[str, str, str]]:
 def test_every_protected_route_refuses_anonymous_clients(server):
     for path, method, _ in PROTECTED:
         response = call(server, method, path)
-        expected = {303} if method == "GET" else {401}
+        expected = {303} if method in access.SAFE_METHODS else {401}
         assert response.status_code in expected, f"{method} {path}: {response.status_code}"
         if response.status_code == 303:
             assert response.headers["location"] == "/staff"

@@ -13,9 +13,11 @@ from tests.servers import CLOSED
 pytestmark = pytest.mark.anyio
 
 SECRET_TEXT = "min adress är Storgatan 5"
-DURABLE = ("staff:u:", "staff:all", "dev:secret", "audit")
+DURABLE = ("staff:u:", "staff:all", "dev:secret", "audit", "canned", "stats:classes:")
 """Durable keys, with retentions of their own. The audit log keeps the ids of the conversations
-staff acted on (never their content) for AUDIT_RETENTION_DAYS: that is its purpose."""
+staff acted on (never their content) for AUDIT_RETENTION_DAYS: that is its purpose. Canned
+responses and the classification counters hold nothing of any conversation."""
+SECRET_NOTE = "grannen hörde skrik i lördags"
 RETURN_SECONDS = 5
 
 
@@ -37,6 +39,8 @@ async def test_every_ephemeral_key_has_a_time_to_live(server, redis_url):
     visitor, counselor, conv = await taken_chat(server)
     await visitor.send({"type": "msg", "text": "hej", "client_id": "a"})
     await counselor.until(is_entry("msg", "visitor"))
+    await counselor.send({"type": "note", "conv": conv, "text": "en anteckning"})
+    await counselor.until(lambda f: f["type"] == "note")
     prefix = server.env["KEY_PREFIX"]
     for key, ttl in ttls(redis_url, prefix).items():
         if any(key.startswith(prefix + durable) for durable in DURABLE):
@@ -52,12 +56,15 @@ async def test_after_an_ended_chat_is_past_retention_nothing_of_it_remains(start
     visitor, counselor, conv = await taken_chat(server, token=token)
     await visitor.send({"type": "msg", "text": SECRET_TEXT, "client_id": "a"})
     await counselor.until(is_entry("msg", "visitor"))
+    await counselor.send({"type": "note", "conv": conv, "text": SECRET_NOTE})
+    await counselor.until(lambda f: f["type"] == "note")
     await counselor.send({"type": "end", "conv": conv})
     await visitor.until(is_entry("end"))
+    assert traces(redis_url, [SECRET_NOTE]), "the note was in Redis while the chat lasted"
     assert traces(redis_url, [conv, SECRET_TEXT]), "the chat was in Redis while it lasted"
     await visitor.close()
     await counselor.close()
-    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT]))
+    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT, SECRET_NOTE]))
     # The visitor's token no longer opens anything.
     again = await visitor_socket(server, token)
     with pytest.raises(ConnectionClosed):

@@ -20,6 +20,16 @@ Client -> server
     open_letter  {conv}                 staff only: hold a letter (one counselor at a time)
                                         and read it
     close_letter {conv}                 staff only: let go of it
+    note    {conv, text}                staff only: a private note on a chat this counselor
+                                        holds (running or ended); never sent to the visitor
+    transfer {conv, to, text?}          staff only: hand a running chat to the colleague `to`
+                                        (a username, on duty), with a note for them only
+    requeue {conv, text?}               staff only: put a running chat back at the front of
+                                        the queue (the note is for whoever takes it)
+    classify {conv, answers}            staff only: the end-of-chat classification of an
+                                        ended chat, once: {question: [answer, ...]} (see
+                                        app/staff/classification.py)
+    status  {status}                    staff only: available | busy | away
     ping    {}                          keep-alive
 
 Server -> client
@@ -39,8 +49,9 @@ Server -> client
     code     {code, expires_in_days}    visitor only: the return code, shown once
                                         ("1234 5678 9012 3456"); it works until
                                         `expires_in_days` after the last message
-    queue    {items: [{conv, waiting_seconds, lang, returning?, for_you?, for_name?}]}
-                                        staff only. `returning`: came back with a code;
+    queue    {items: [{conv, waiting_seconds, lang, risk?, returning?, for_you?, for_name?}]}
+                                        staff only. `risk`: labels screening gave it, if
+                                        any; `returning`: came back with a code;
                                         `for_you` / `for_name`: for a short while it is
                                         offered first to the counselor it had (when on
                                         duty); anyone may still take it
@@ -51,6 +62,19 @@ Server -> client
     letter_opened {conv}                staff only: held; its entries follow
     letter_failed {conv, reason: held|gone, by?}                staff only
     letter_closed {conv}                staff only: no longer held (closed, or lost)
+    note     {conv, id, kind: note|transfer|requeue, name, text, ts, to?}
+                                        staff only: a private note (`transfer`: the note
+                                        of a hand-over from `name` to `to`)
+    transferred {conv, to}              staff only: handed to `to`, no longer shown here
+    transferred_in {conv, lang, from}   staff only: a colleague (`from`, empty when not
+                                        known) handed this chat to you; its entries and
+                                        notes follow
+    transfer_failed {conv, reason: not_yours|self|not_on_duty|unknown}   staff only
+    requeued {conv}                     staff only: back in the queue, no longer shown here
+    classified {conv} / classify_failed {conv, reason}                  staff only
+    status   {status}                   staff only: own status (at the start and when set)
+    colleagues {items: [{username, name}]}  staff only: the colleagues on duty, whom a
+                                        chat can be handed to (when that changes)
     error    {code, message}            something the client sent was refused
     pong     {}
 
@@ -71,12 +95,17 @@ STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPES = frozenset({"hello", "msg", "typing", "seen", "end", "code", "take", "open_letter",
-                   "close_letter", "ping"})
-STAFF_ONLY = frozenset({"take", "open_letter", "close_letter"})
+                   "close_letter", "ping", "note", "transfer", "requeue", "classify", "status"})
+STAFF_ONLY = frozenset({"take", "open_letter", "close_letter", "note", "transfer", "requeue", "classify",
+                        "status"})
 VISITOR_ONLY = frozenset({"code"})
-NAMING_CONV = frozenset({"msg", "typing", "seen", "end"}) | STAFF_ONLY
+NAMING_CONV = frozenset({"msg", "typing", "seen", "end"}) | STAFF_ONLY - {"status"}
 """Staff frames that must say which conversation they concern."""
 MAX_OPEN_CHATS = 50
+USERNAME = re.compile(r"^[a-z0-9._-]{2,40}$")
+STATUSES = frozenset({"available", "busy", "away"})
+ANSWER = re.compile(r"^[a-z0-9-]{1,20}$")
+MAX_ANSWERS = 20
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,9 @@ class Frame:
     token: str = ""
     last_id: str = "0-0"
     chats: dict[str, str] = field(default_factory=dict)
+    to: str = ""
+    status: str = ""
+    answers: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _string(data: dict[str, Any], name: str, limit: int) -> str:
@@ -139,6 +171,23 @@ def parse(raw: str | bytes, max_chars: int, staff: bool = False) -> Frame:
         if not seen:
             raise Malformed("id is required")
         return Frame(type=kind, conv=conv, id=seen)
+    if kind in ("note", "transfer", "requeue"):
+        text = _string(data, "text", max_chars * 2).replace("\r\n", "\n").strip()
+        if len(text) > max_chars:
+            raise TooLong()
+        if kind == "note" and not text:
+            raise Malformed("empty note")
+        to = _matching(data, "to", USERNAME) if kind == "transfer" else ""
+        if kind == "transfer" and not to:
+            raise Malformed("to is required")
+        return Frame(type=kind, conv=conv, text=text, to=to)
+    if kind == "status":
+        status = _string(data, "status", 20)
+        if status not in STATUSES:
+            raise Malformed("status is not valid")
+        return Frame(type=kind, status=status)
+    if kind == "classify":
+        return Frame(type=kind, conv=conv, answers=_answers(data.get("answers")))
     if kind == "hello":
         return Frame(
             type=kind,
@@ -147,6 +196,19 @@ def parse(raw: str | bytes, max_chars: int, staff: bool = False) -> Frame:
             chats=_chats(data.get("chats", {})) if staff else {},
         )
     return Frame(type=kind, conv=conv)
+
+
+def _answers(value: Any) -> dict[str, list[str]]:
+    """{question: [answer, ...]}: short codes only; which ones exist is the classification's business."""
+    if not isinstance(value, dict) or len(value) > MAX_ANSWERS:
+        raise Malformed("answers must be an object")
+    answers: dict[str, list[str]] = {}
+    for question, chosen in value.items():
+        if not ANSWER.match(question) or not isinstance(chosen, list) or len(chosen) > MAX_ANSWERS or \
+                not all(isinstance(code, str) and ANSWER.match(code) for code in chosen):
+            raise Malformed("answers is not valid")
+        answers[question] = chosen
+    return answers
 
 
 def _chats(value: Any) -> dict[str, str]:

@@ -39,6 +39,8 @@ class Waiting:
     prefer: str = ""
     """Username of the counselor a returning visitor had, if any."""
     prefer_name: str = ""
+    risk: tuple[str, ...] = ()
+    """Risk labels screening put on the conversation (comma-separated in its `risk` field), if any."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class QueueSnapshot:
 
     items: tuple[Waiting, ...] = ()
     online: frozenset[str] = frozenset()
+    """Counselors on duty (available or busy)."""
+    available: frozenset[str] = frozenset()
+    """Counselors offered new chats: what visitors are told is "available"."""
     recent_chat_minutes: tuple[float, ...] = ()
     taken_at: int = 0
     positions: dict[str, int] = field(default_factory=dict)
@@ -68,7 +73,7 @@ class QueueSnapshot:
 
     @property
     def counselors_online(self) -> int:
-        return len(self.online)
+        return len(self.available)
 
     def staff_frame(self, username: str) -> dict[str, object]:
         """The queue as one counselor's console shows it: theirs first."""
@@ -77,6 +82,8 @@ class QueueSnapshot:
         for w in self.items:
             item: dict[str, Any] = {"conv": w.conv, "lang": w.lang,
                                     "waiting_seconds": max(0, (now - w.queued_at) // 1000)}
+            if w.risk:
+                item["risk"] = list(w.risk)
             if w.returning:
                 item["returning"] = True
                 if w.prefer in self.online and now - w.queued_at < PREFER_SECONDS * 1000:
@@ -137,20 +144,23 @@ class QueueWatch:
         letters = cast(scored, await store.redis.zrange(keys.letters, 0, -1, withscores=True))
         async with store.redis.pipeline(transaction=False) as pipe:
             for cid, _ in entries:
-                pipe.hmget(keys.conversation(cid), "lang", "returning", "prefer", "prefer_name")
+                pipe.hmget(keys.conversation(cid), "lang", "returning", "prefer", "prefer_name", "risk")
             for cid, _ in letters:
                 pipe.hmget(keys.conversation(cid), "state", "lang", "replied", "staff_name",
                            "holder_name", "held_until")
             rows = await pipe.execute()
         queue_rows, letter_rows = rows[:len(entries)], rows[len(entries):]
         items = tuple(
-            Waiting(cid, lang, int(score), returning == "1", prefer or "", prefer_name or "")
-            for (cid, score), (lang, returning, prefer, prefer_name) in zip(entries, queue_rows, strict=True)
+            Waiting(cid, lang, int(score), returning == "1", prefer or "", prefer_name or "",
+                    tuple(label for label in (risk or "").split(",") if label))
+            for (cid, score), (lang, returning, prefer, prefer_name, risk)
+            in zip(entries, queue_rows, strict=True)
             if lang is not None
         )
         self.snapshot = QueueSnapshot(
             items=items,
             online=await self.presence.online(),
+            available=await self.presence.available(),
             recent_chat_minutes=tuple(await store.recent_chat_minutes()),
             taken_at=now_ms(),
             positions={w.conv: index for index, w in enumerate(items, start=1)},

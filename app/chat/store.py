@@ -43,6 +43,7 @@ local function expire_all(conv, ttl)
   redis.call('EXPIRE', conv, ttl)
   redis.call('EXPIRE', conv .. ':m', ttl)
   redis.call('EXPIRE', conv .. ':s', ttl)
+  redis.call('EXPIRE', conv .. ':n', ttl)
   for _, field in ipairs({'vkey', 'rckey'}) do
     local key = redis.call('HGET', conv, field)
     if key then redis.call('EXPIRE', key, ttl) end
@@ -95,7 +96,8 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return 0 end
 redis.call('HSET', KEYS[2], 'state', 'active', 'staff', ARGV[2], 'staff_name', ARGV[3],
            'taken_at', ARGV[4])
-redis.call('HDEL', KEYS[2], 'returning', 'prefer', 'prefer_name')
+-- A returning visitor's chat is a new contact: it is classified again when it ends.
+redis.call('HDEL', KEYS[2], 'returning', 'prefer', 'prefer_name', 'classified')
 redis.call('XADD', KEYS[2] .. ':m', '*', 'k', 'join', 'f', 'counselor', 'n', ARGV[3],
            'ts', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -256,6 +258,72 @@ mark_used(conv, cid, KEYS[3], ARGV[2], ARGV[3])
 return {state, cid}
 """
 
+_NOTE = """
+-- KEYS: conv; ARGV: staff_id, staff_name, text, now_ms. Only its counselor writes in a running
+-- or ended chat's notes; they share the conversation's TTL, so they go with it.
+local state = redis.call('HGET', KEYS[1], 'state')
+if (state ~= 'active' and state ~= 'ended') or redis.call('HGET', KEYS[1], 'staff') ~= ARGV[1] then
+  return ''
+end
+local id = redis.call('XADD', KEYS[1] .. ':n', '*', 'k', 'note', 'n', ARGV[2], 't', ARGV[3], 'ts', ARGV[4])
+redis.call('EXPIRE', KEYS[1] .. ':n', redis.call('TTL', KEYS[1]))
+return id
+"""
+
+_TRANSFER = _COMMON + """
+-- KEYS: conv, from_chats, to_chats, online, coded; ARGV: cid, from_id, from_name, to_id, to_name,
+--       note, now_ms, now_s, idle, keep. Only to a colleague on duty (presence not yet expired).
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' or redis.call('HGET', KEYS[1], 'staff') ~= ARGV[2] then
+  return 'not_yours'
+end
+if ARGV[4] == ARGV[2] then return 'self' end
+local on_duty = redis.call('ZSCORE', KEYS[4], ARGV[4])
+if not on_duty or tonumber(on_duty) <= tonumber(ARGV[8]) then return 'not_on_duty' end
+redis.call('HSET', KEYS[1], 'staff', ARGV[4], 'staff_name', ARGV[5])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+-- The visitor sees who they are chatting with now; the note goes only to the staff's notes.
+redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'join', 'f', 'counselor', 'n', ARGV[5], 'ts', ARGV[7])
+redis.call('XADD', KEYS[1] .. ':n', '*', 'k', 'transfer', 'n', ARGV[3], 'to', ARGV[5], 't', ARGV[6],
+           'ts', ARGV[7])
+local ttl = ttl_for(KEYS[1], ARGV[9], ARGV[10])
+extend(KEYS[3], ttl)
+expire_all(KEYS[1], ttl)
+mark_used(KEYS[1], ARGV[1], KEYS[5], ARGV[7], ARGV[10])
+return 'ok'
+"""
+
+_REQUEUE = _COMMON + """
+-- KEYS: conv, from_chats, queue, coded; ARGV: cid, from_id, from_name, note, now_ms, idle, keep.
+-- Back to the front of the queue: ahead of everyone waiting.
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' or redis.call('HGET', KEYS[1], 'staff') ~= ARGV[2] then
+  return 'not_yours'
+end
+local score = tonumber(ARGV[5])
+local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if first[2] and tonumber(first[2]) <= score then score = tonumber(first[2]) - 1 end
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'queued_at', string.format('%d', score))
+redis.call('HDEL', KEYS[1], 'staff', 'staff_name', 'taken_at')
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], score, ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[1] .. ':n', '*', 'k', 'requeue', 'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5])
+end
+local ttl = ttl_for(KEYS[1], ARGV[6], ARGV[7])
+expire_all(KEYS[1], ttl)
+extend(KEYS[3], ttl)
+mark_used(KEYS[1], ARGV[1], KEYS[4], ARGV[5], ARGV[7])
+return 'ok'
+"""
+
+_CLAIM_CLASSIFICATION = """
+-- KEYS: conv; ARGV: staff_id. Once per ended chat, by the counselor who had it.
+if redis.call('HGET', KEYS[1], 'state') ~= 'ended' then return 'not_ended' end
+if redis.call('HGET', KEYS[1], 'staff') ~= ARGV[1] then return 'not_yours' end
+if redis.call('HSETNX', KEYS[1], 'classified', '1') == 0 then return 'done' end
+return 'ok'
+"""
+
 _OPEN_LETTER = """
 -- KEYS: conv; ARGV: staff_id, staff_name, now_ms, held_until_ms. One counselor at a time; a
 -- hold whose console stopped renewing it lapses.
@@ -317,6 +385,26 @@ class Entry:
             frame["name"] = self.name
         if self.reason:
             frame["reason"] = self.reason
+        return frame
+
+
+@dataclass(frozen=True)
+class Note:
+    """A private staff note on a conversation (`kind` note), or the note of a hand-over (`transfer`,
+    `requeue`). Never sent on the visitor's socket."""
+
+    id: str
+    kind: str
+    name: str
+    text: str
+    ts: int
+    to: str = ""
+
+    def to_frame(self, cid: str) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "note", "conv": cid, "id": self.id, "kind": self.kind,
+                                 "name": self.name, "text": self.text, "ts": self.ts}
+        if self.to:
+            frame["to"] = self.to
         return frame
 
 
@@ -395,6 +483,10 @@ class ConversationStore:
         self._restore = redis.register_script(_RESTORE)
         self._open_letter = redis.register_script(_OPEN_LETTER)
         self._close_letter = redis.register_script(_CLOSE_LETTER)
+        self._note = redis.register_script(_NOTE)
+        self._transfer = redis.register_script(_TRANSFER)
+        self._requeue = redis.register_script(_REQUEUE)
+        self._claim_classification = redis.register_script(_CLAIM_CLASSIFICATION)
 
     def token_hash(self, token: str) -> str:
         """Keyed hash of a session token, so a copy of Redis holds no usable token."""
@@ -565,6 +657,44 @@ class ConversationStore:
     async def close_letter(self, cid: str, staff_id: str) -> bool:
         """Let go of a letter this counselor holds."""
         return bool(await self._close_letter(keys=[self.keys.conversation(cid)], args=[staff_id]))
+
+    # Staff: notes, hand-overs, classification.
+    async def add_note(self, cid: str, staff_id: str, staff_name: str, text: str) -> str:
+        """Add a private note to a conversation its counselor holds; its id, or "" if refused."""
+        return str(await self._note(keys=[self.keys.conversation(cid)],
+                                    args=[staff_id, staff_name, text, now_ms()]))
+
+    async def notes_after(self, cid: str, last_id: str = "0-0") -> list[Note]:
+        rows = cast(list[tuple[str, dict[str, str]]],
+                    await self.redis.xrange(self.keys.notes(cid), min=f"({last_id}"))
+        return [Note(entry_id, f.get("k", ""), f.get("n", ""), f.get("t", ""), int(f.get("ts", "0")),
+                     f.get("to", "")) for entry_id, f in rows]
+
+    async def transfer(self, cid: str, staff_id: str, staff_name: str, to_id: str, to_name: str,
+                       note: str) -> str:
+        """Hand a running chat to a colleague on duty: "ok", "not_yours", "self" or "not_on_duty"."""
+        k = self.keys
+        now = time.time()
+        return str(await self._transfer(
+            keys=[k.conversation(cid), k.staff_chats(staff_id), k.staff_chats(to_id), k.staff_online,
+                  k.coded],
+            args=[cid, staff_id, staff_name, to_id, to_name, note, int(now * 1000), now,
+                  k.idle_seconds, k.return_seconds],
+        ))
+
+    async def requeue(self, cid: str, staff_id: str, staff_name: str, note: str) -> bool:
+        """Put a running chat back at the front of the queue; False if it is not this counselor's."""
+        k = self.keys
+        status = await self._requeue(
+            keys=[k.conversation(cid), k.staff_chats(staff_id), k.queue, k.coded],
+            args=[cid, staff_id, staff_name, note, now_ms(), k.idle_seconds, k.return_seconds],
+        )
+        return bool(status == "ok")
+
+    async def claim_classification(self, cid: str, staff_id: str) -> str:
+        """Allow one classification of an ended chat by its counselor: "ok", "not_ended",
+        "not_yours" or "done"."""
+        return str(await self._claim_classification(keys=[self.keys.conversation(cid)], args=[staff_id]))
 
     # The queue.
     async def position(self, cid: str) -> int | None:

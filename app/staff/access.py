@@ -23,7 +23,7 @@ from app.forms import small_form
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
-from app.staff.sessions import COOKIE, StaffSession
+from app.staff.sessions import StaffSession
 
 CHAT = "chat"
 """Take, answer, hand over and end chats; answer letters; own status, notes, canned responses."""
@@ -43,13 +43,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 MESSAGE_PERMISSIONS: dict[str, str] = {
     "hello": CHAT, "msg": CHAT, "typing": CHAT, "seen": CHAT, "end": CHAT, "take": CHAT,
     "open_letter": CHAT, "close_letter": CHAT,
+    "note": CHAT, "transfer": CHAT, "requeue": CHAT, "classify": CHAT, "status": CHAT,
 }
 """The permission each staff WebSocket message type needs. Add a type here when the protocol gets one."""
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/staff", N_("Console"), CHAT),
+    ("/staff/accounts", N_("Accounts"), ACCOUNTS_MANAGE),
+    ("/staff/canned", N_("Canned responses"), CANNED_MANAGE),
+    ("/staff/hours", N_("Opening hours"), HOURS_MANAGE),
+    ("/staff/audit", N_("Audit log"), AUDIT_READ),
 )
 """The staff pages' menu: (path, label, permission); each member sees the pages their role allows."""
+
+STAFF_FORM_MAX_BYTES = 16_384
+"""Staff forms may carry a longer text (a canned response) than the visitor's small forms."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 CSRF_HEADER = "x-csrf-token"
@@ -82,7 +90,7 @@ async def csrf_token_sent(request: Request) -> str:
     if header or not request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         return header
-    return str((await small_form(request)).get("csrf", ""))
+    return str((await small_form(request, STAFF_FORM_MAX_BYTES)).get("csrf", ""))
 
 
 def refuse(request: Request, status: int, error: str) -> Response:
@@ -91,14 +99,16 @@ def refuse(request: Request, status: int, error: str) -> Response:
     return JSONResponse({"error": error}, status_code=status)
 
 
-def staff_endpoint(permission: str) -> Callable[[Endpoint], Handler]:
+def staff_endpoint(permission: str, touch: bool = True) -> Callable[[Endpoint], Handler]:
     """Wrap a staff endpoint: a live session, the same origin and a CSRF token for anything
-    that changes state, and a role that grants `permission`; refusals are audited."""
+    that changes state, and a role that grants `permission`; refusals are audited.
+    `touch=False`: calling it is not use of the session (it does not put off the idle timeout)."""
 
     def wrap(endpoint: Endpoint) -> Handler:
         async def handler(request: Request) -> Response:
             services: Services = request.app.state.services
-            session = await services.staff_sessions.get(request.cookies.get(COOKIE))
+            sessions = services.staff_sessions
+            session = await sessions.get(request.cookies.get(sessions.cookie), touch=touch)
             if session is None:
                 return refuse(request, 401, "not_logged_in")
             if request.method not in SAFE_METHODS:

@@ -1,4 +1,5 @@
-"""The counselor's WebSocket: the live queue, taking chats, every chat the counselor holds, and letters."""
+"""The counselor's WebSocket: the live queue, taking chats, every chat the counselor holds, and letters;
+private notes, handing a chat over, own status and the end-of-chat classification."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.queue_watch import Letter
 from app.chat.relay import Subscription
-from app.errors import CLOSE_FORBIDDEN, CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, NotAllowed
+from app.errors import CLOSE_FORBIDDEN, CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, Malformed, NotAllowed
 from app.security import origin_allowed
 from app.services import Services
 from app.staff import access
-from app.staff.sessions import COOKIE, StaffSession
+from app.staff.classification import Classifications, counter_fields
+from app.staff.sessions import StaffSession
 
 
 class ConsoleConnection:
@@ -34,6 +36,11 @@ class ConsoleConnection:
         self.letters: set[str] = set()
         """Letters this console shows (their links are in `links` too), held while they are letters."""
         self.letters_sent: tuple[Letter, ...] | None = None
+        self.colleagues_sent: frozenset[str] | None = None
+        self.notes_seen: dict[str, str] = {}
+        """conv -> the last note id sent, for every chat this console shows."""
+        self.by_notes_channel: dict[str, str] = {}
+        self.staff_channel = services.keys.staff_channel(session.username)
 
     def _sender(self, cid: str) -> Any:
         async def send(frame: dict[str, Any]) -> None:
@@ -48,7 +55,31 @@ class ConsoleConnection:
         await self.subscription.add(link.channel)
         await link.catch_up()
         await link.send_delivery()
+        notes_channel = self.services.keys.notes_channel(cid)
+        self.by_notes_channel[notes_channel] = cid
+        self.notes_seen[cid] = "0-0"
+        await self.subscription.add(notes_channel)
+        await self.send_notes(cid)
         return link
+
+    async def close_link(self, cid: str) -> None:
+        """Stop showing a conversation: no more of its entries or notes reach this console."""
+        link = self.links.pop(cid, None)
+        if link is not None:
+            self.by_channel.pop(link.channel, None)
+            await self.subscription.remove(link.channel)
+        if self.notes_seen.pop(cid, None) is not None:
+            notes_channel = self.services.keys.notes_channel(cid)
+            self.by_notes_channel.pop(notes_channel, None)
+            await self.subscription.remove(notes_channel)
+
+    async def send_notes(self, cid: str) -> None:
+        """The staff's private notes on a conversation this console shows, after the last one sent."""
+        if cid not in self.notes_seen:
+            return
+        for note in await self.services.store.notes_after(cid, self.notes_seen[cid]):
+            await self.peer.send(note.to_frame(cid))
+            self.notes_seen[cid] = note.id
 
     async def send_queue(self) -> None:
         """The queue as this counselor sees it, and the letters when they changed."""
@@ -57,6 +88,18 @@ class ConsoleConnection:
         if snapshot.letters != self.letters_sent:
             self.letters_sent = snapshot.letters
             await self.peer.send(snapshot.letters_frame())
+        if snapshot.online != self.colleagues_sent:
+            self.colleagues_sent = snapshot.online
+            await self.send_colleagues(snapshot.online)
+
+    async def send_colleagues(self, online: frozenset[str]) -> None:
+        """The colleagues on duty, whom a chat can be handed to."""
+        items = []
+        for username in sorted(online - {self.session.username}):
+            account = await self.services.accounts.get(username)
+            if account is not None and not account.disabled:
+                items.append({"username": username, "name": account.display_name})
+        await self.peer.send({"type": "colleagues", "items": items})
 
     async def start(self, hello: Frame) -> None:
         """Show the queue and this counselor's chats, resuming each after the client's last id."""
@@ -72,8 +115,10 @@ class ConsoleConnection:
             letter = None if cid in self.links else await store.get(cid)
             if letter is not None and letter.state == "letter":
                 await self.open_letter(cid, last_id, resuming=True)
+        await self.subscription.add(self.staff_channel)
+        status = await self.services.presence.heartbeat(self.session.username)
+        await self.peer.send({"type": "status", "status": status})
         await self.send_queue()
-        await self.services.presence.heartbeat(self.session.username)
         self.services.queue_watch.watch(self.subscription)
         # Visitors' "a counselor is on duty" changes with this console.
         await self.services.relay.publish(self.services.keys.queue_channel, {"kind": "presence"})
@@ -96,6 +141,9 @@ class ConsoleConnection:
         if frame.type == "close_letter":
             await self.close_letter(frame.conv)
             return
+        if frame.type == "status":
+            await self.set_status(frame.status)
+            return
         link = self.links.get(frame.conv)
         if link is None:
             # Only the counselor who holds a conversation may act in it.
@@ -111,9 +159,120 @@ class ConsoleConnection:
             elif frame.type == "end":
                 await link.end()
                 await self.audit("end", frame.conv)
+            elif frame.type == "note":
+                await self.note(frame.conv, frame.text)
+            elif frame.type == "transfer":
+                await self.transfer(frame.conv, frame.to, frame.text)
+            elif frame.type == "requeue":
+                await self.requeue(frame.conv, frame.text)
+            elif frame.type == "classify":
+                await self.classify(frame.conv, frame.answers)
         except Gone:
             await self.peer.send({"type": "error", "code": "gone", "conv": frame.conv,
                                   "message": "this conversation has ended"})
+
+    async def set_status(self, status: str) -> None:
+        services = self.services
+        await services.presence.heartbeat(self.session.username, status)
+        await self.peer.send({"type": "status", "status": status})
+        # Visitors' availability and the colleagues' transfer lists change with it.
+        await services.relay.publish(services.keys.queue_channel, {"kind": "presence"})
+
+    async def note(self, cid: str, text: str) -> None:
+        services = self.services
+        if not await services.store.add_note(cid, self.session.username, self.session.display_name, text):
+            await self.peer.refuse(NotAllowed(), "not your conversation")
+            return
+        await self.audit("note", cid)
+        await services.relay.publish(services.keys.notes_channel(cid), {"kind": "note"})
+
+    async def transfer(self, cid: str, to: str, note: str) -> None:
+        """Hand a running chat to a colleague on duty; the visitor sees only who they talk with now."""
+        services = self.services
+        colleague = await services.accounts.get(to)
+        if colleague is None or colleague.disabled or not access.allowed(colleague.role, access.CHAT):
+            await self.peer.send({"type": "transfer_failed", "conv": cid, "reason": "unknown"})
+            return
+        status = await asyncio.shield(self._transfer_and_announce(cid, colleague.username,
+                                                                  colleague.display_name, note))
+        if status != "ok":
+            await self.peer.send({"type": "transfer_failed", "conv": cid, "reason": status})
+            return
+        await self.let_go(cid, {"type": "transferred", "conv": cid, "to": colleague.display_name})
+
+    async def _transfer_and_announce(self, cid: str, to: str, to_name: str, note: str) -> str:
+        services = self.services
+        session = self.session
+        status = await services.store.transfer(cid, session.username, session.display_name, to, to_name, note)
+        if status == "ok":
+            await self.audit("transfer", cid, other=to)
+            channel = services.keys.conversation_channel(cid)
+            await services.relay.publish(channel, {"kind": "entry"})
+            await services.relay.publish(channel, {"kind": "state"})
+            await services.relay.publish(services.keys.staff_channel(to),
+                                         {"kind": "handed", "conv": cid, "from": session.display_name})
+            await services.relay.publish(self.staff_channel, {"kind": "released", "conv": cid, "to": to_name})
+        return status
+
+    async def requeue(self, cid: str, note: str) -> None:
+        """Put a running chat back at the front of the queue."""
+        if not await asyncio.shield(self._requeue_and_announce(cid, note)):
+            await self.peer.send({"type": "transfer_failed", "conv": cid, "reason": "not_yours"})
+            return
+        await self.let_go(cid, {"type": "requeued", "conv": cid})
+
+    async def _requeue_and_announce(self, cid: str, note: str) -> bool:
+        services = self.services
+        if not await services.store.requeue(cid, self.session.username, self.session.display_name, note):
+            return False
+        await self.audit("requeue", cid)
+        channel = services.keys.conversation_channel(cid)
+        await services.relay.publish(channel, {"kind": "state"})
+        await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
+        await services.relay.publish(self.staff_channel, {"kind": "released", "conv": cid})
+        return True
+
+    async def let_go(self, cid: str, frame: dict[str, object]) -> None:
+        """This counselor no longer holds a chat (handed over, here or in another of their consoles)."""
+        if cid in self.links:
+            await self.close_link(cid)
+            await self.peer.send(frame)
+
+    async def on_staff_event(self, event: dict[str, object]) -> None:
+        """Something happened to this counselor's chats on another console or process."""
+        cid = str(event.get("conv", ""))
+        if event.get("kind") == "handed" and cid not in self.links:
+            conversation = await self.services.store.get(cid)
+            if conversation is not None and conversation.staff_id == self.session.username:
+                await self.peer.send({"type": "transferred_in", "conv": cid, "lang": conversation.lang,
+                                      "from": event.get("from", "")})
+                await self.open(cid)
+        elif event.get("kind") == "released":
+            frame: dict[str, object] = {"type": "transferred", "conv": cid, "to": event["to"]} \
+                if "to" in event else {"type": "requeued", "conv": cid}
+            await self.let_go(cid, frame)
+        elif event.get("kind") == "resync":  # Redis was away: a chat handed over meanwhile shows now
+            for conversation in await self.services.store.staff_chats(self.session.username):
+                if conversation.id not in self.links:
+                    await self.peer.send({"type": "transferred_in", "conv": conversation.id,
+                                          "lang": conversation.lang, "from": ""})
+                    await self.open(conversation.id)
+
+    async def classify(self, cid: str, answers: dict[str, list[str]]) -> None:
+        """Count an ended chat's classification, once, for the counselor who had it."""
+        services = self.services
+        try:
+            fields = counter_fields(answers)
+        except Malformed:
+            await self.peer.send({"type": "classify_failed", "conv": cid, "reason": "invalid"})
+            return
+        claimed = await services.store.claim_classification(cid, self.session.username)
+        if claimed != "ok":
+            await self.peer.send({"type": "classify_failed", "conv": cid, "reason": claimed})
+            return
+        await Classifications(services.durable, services.keys, services.settings.timezone).count(fields)
+        await self.audit("classify", cid)
+        await self.peer.send({"type": "classified", "conv": cid})
 
     async def take(self, cid: str) -> None:
         if not await asyncio.shield(self._take_and_announce(cid)):
@@ -169,10 +328,7 @@ class ConsoleConnection:
     async def drop_letter(self, cid: str) -> None:
         """Stop showing a letter this console no longer holds."""
         self.letters.discard(cid)
-        link = self.links.pop(cid, None)
-        if link is not None:
-            self.by_channel.pop(link.channel, None)
-            await self.subscription.remove(link.channel)
+        await self.close_link(cid)
         await self.peer.send({"type": "letter_closed", "conv": cid})
 
     async def release_letters(self) -> None:
@@ -196,6 +352,10 @@ class ConsoleConnection:
             link = self.by_channel.get(channel)
             if link is not None:
                 await link.on_event(event)
+            if channel in self.by_notes_channel:
+                await self.send_notes(self.by_notes_channel[channel])
+            if channel == self.staff_channel:
+                await self.on_staff_event(event)
 
     async def heartbeat(self) -> None:
         store = self.services.store
@@ -215,19 +375,35 @@ async def endpoint(websocket: WebSocket) -> None:
     async def body() -> None:
         if not origin_allowed(websocket.scope, services.settings.allowed_origins):
             raise sockets.Closing(CLOSE_ORIGIN)
-        session = await services.staff_sessions.get(websocket.cookies.get(COOKIE))
-        if session is None:
+        sessions = services.staff_sessions
+        token = websocket.cookies.get(sessions.cookie)
+        session = await sessions.get(token)
+        if token is None or session is None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
         if not access.message_allowed(session.role, "hello"):  # an admin has no console
             raise sockets.Closing(CLOSE_FORBIDDEN)
         peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=True)
         hello = await peer.hello()
-        async with services.relay.subscription() as subscription:
+        async with services.relay.subscription() as subscription, \
+                services.relay.subscription(sessions.channel(session.token_hash)) as ended:
             connection = ConsoleConnection(services, peer, session, subscription)
+
+            async def handle(frame: Frame) -> None:
+                if await sessions.get(token) is None:  # what the counselor does is use of the session
+                    raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+                await connection.handle(frame)
+
+            async def close_when_ended() -> None:
+                # Logged out, disabled by an admin or timed out: the console closes with its session.
+                await sessions.until_ended(token, ended, services.heartbeat_seconds)
+                await sockets.close(websocket, CLOSE_UNAUTHENTICATED)
+
+            watcher = asyncio.create_task(close_when_ended())
             try:
                 await connection.start(hello)
-                await sockets.serve(peer, connection.handle, connection.pump)
+                await sockets.serve(peer, handle, connection.pump)
             finally:
+                watcher.cancel()
                 services.queue_watch.unwatch(subscription)
                 await connection.release_letters()
                 await services.presence.leave(session.username)

@@ -1,4 +1,5 @@
-// The counselor's console: the live queue, taking chats, several chats at once, letters.
+// The counselor's console: the live queue, taking chats, several chats at once, letters,
+// unread counts with a sound, canned responses, private notes, handing over, own status, classification.
 "use strict";
 
 (function () {
@@ -13,12 +14,17 @@
     text.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : ""));
 
   const chats = new Map(); // conv -> chat
+  const takenLang = new Map(); // conv -> the visitor's language, for chats being taken
   let socket = null;
   let attempt = 0;
   let selected = null;
   let counter = 0;
   let letterCounter = 0;
   let letters = { items: [], at: 0 }; // the last letters frame, and when it came
+  let colleagues = []; // on duty, to hand a chat to: [{username, name}]
+  let canned = []; // [{id, lang, title, text}]
+  const baseTitle = document.title;
+  const MUTE_KEY = "nexus-console-muted";
 
   function compareIds(a, b) {
     const [am, as] = a.split("-").map(Number);
@@ -38,8 +44,11 @@
 
   // Chats --------------------------------------------------------------------------------
   // kind: "chat" (taken from the queue) or "letter" (opened from the letters list).
-  function chat(conv, kind) {
-    if (chats.has(conv)) return chats.get(conv);
+  function chat(conv, kind, lang) {
+    if (chats.has(conv)) {
+      if (lang) chats.get(conv).lang = lang;
+      return chats.get(conv);
+    }
     const letter = kind === "letter";
     const title = letter ? fill(strings.letter, { n: (letterCounter += 1) })
       : fill(strings.chat, { n: (counter += 1) });
@@ -56,7 +65,7 @@
     $("chats").appendChild(tab);
     $("panes").appendChild(pane);
     const entry = {
-      conv, pane, button, tab, label: title, letter, unread: 0,
+      conv, pane, button, tab, label: title, letter, unread: 0, lang: lang || "sv",
       lastId: "0-0", pending: new Map(), mine: new Map(), delivered: "0-0", ended: false,
       lastTypingSent: 0, typingTimer: null,
     };
@@ -76,6 +85,9 @@
       }
     });
     pane.querySelector(".end-chat").addEventListener("click", () => send({ type: "end", conv }));
+    pane.querySelector(".handover").hidden = letter;
+    pane.querySelector(".notes").hidden = letter;
+    wireExtras(entry);
     chats.set(conv, entry);
     label(entry);
     if (!selected) select(conv);
@@ -88,6 +100,7 @@
     chats.delete(conv);
     entry.pane.remove();
     entry.tab.remove();
+    showUnreadInTitle();
     if (selected === conv) {
       selected = null;
       const next = chats.keys().next();
@@ -103,8 +116,158 @@
   }
 
   function label(entry) {
-    entry.button.textContent = entry.label + (entry.unread ? " (" + entry.unread + ")" : "");
+    entry.button.textContent = entry.label;
+    if (entry.unread) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = String(entry.unread);
+      entry.button.append(" ", badge);
+    }
     entry.button.classList.toggle("unread", entry.unread > 0);
+    showUnreadInTitle();
+  }
+
+  function showUnreadInTitle() {
+    let total = 0;
+    for (const entry of chats.values()) total += entry.unread;
+    document.title = (total ? "(" + total + ") " : "") + baseTitle;
+  }
+
+  // The audible notice: a short two-tone chime made with the Web Audio API (no sound file).
+  let audio = null;
+  function muted() { return localStorage.getItem(MUTE_KEY) === "1"; }
+  function showMute() {
+    const button = $("mute");
+    button.textContent = muted() ? strings.sound_off : strings.sound_on;
+    button.setAttribute("aria-pressed", muted() ? "true" : "false");
+  }
+  function unlockAudio() { // browsers start sound only after the person has interacted
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume();
+  }
+  function chime() {
+    if (muted() || !audio) return;
+    const now = audio.currentTime;
+    [660, 880].forEach((frequency, index) => {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, now + index * 0.15);
+      gain.gain.exponentialRampToValueAtTime(0.2, now + index * 0.15 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + index * 0.15 + 0.3);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(now + index * 0.15);
+      tone.stop(now + index * 0.15 + 0.35);
+    });
+  }
+
+  // Canned responses, notes, handing over, classification -------------------------------
+  function fillCanned(entry) {
+    const select = entry.pane.querySelector("select.canned");
+    select.replaceChildren(select.options[0]);
+    // The chat's own language first.
+    const ordered = canned.filter((c) => c.lang === entry.lang).concat(canned.filter((c) => c.lang !== entry.lang));
+    for (const item of ordered) {
+      const option = document.createElement("option");
+      option.value = item.id;
+      option.textContent = item.lang.toUpperCase() + " · " + item.title;
+      select.appendChild(option);
+    }
+  }
+
+  function loadCanned() {
+    return fetch("/staff/canned.json", { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : { items: [] }))
+      .then((data) => { canned = data.items; for (const entry of chats.values()) fillCanned(entry); })
+      .catch(() => {});
+  }
+
+  function fillColleagues(entry) {
+    const select = entry.pane.querySelector("select.handover-to");
+    const chosen = select.value;
+    select.replaceChildren(select.options[0]);
+    for (const colleague of colleagues) {
+      const option = document.createElement("option");
+      option.value = colleague.username;
+      option.textContent = colleague.name;
+      select.appendChild(option);
+    }
+    select.value = colleagues.some((c) => c.username === chosen) ? chosen : "";
+  }
+
+  function wireExtras(entry) {
+    const pane = entry.pane;
+    const conv = entry.conv;
+    const box = pane.querySelector("form.composer textarea");
+    const picker = pane.querySelector("select.canned");
+    picker.addEventListener("focus", loadCanned); // supervisors may have changed them
+    picker.addEventListener("change", () => {
+      const item = canned.find((c) => c.id === picker.value);
+      picker.value = "";
+      if (!item) return;
+      // Inserted, not sent: the counselor edits it first.
+      box.value = box.value.trim() ? box.value.replace(/\s+$/, "") + "\n" + item.text : item.text;
+      box.focus();
+    });
+    fillCanned(entry);
+    fillColleagues(entry);
+    pane.querySelector("form.handover").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const to = pane.querySelector("select.handover-to").value;
+      const text = pane.querySelector("input.handover-note").value.trim();
+      send(to ? { type: "transfer", conv, to, text } : { type: "requeue", conv, text });
+    });
+    const noteForm = pane.querySelector("form.note-form");
+    noteForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const noteBox = noteForm.querySelector("textarea");
+      const text = noteBox.value.trim();
+      if (!text) return;
+      send({ type: "note", conv, text });
+      noteBox.value = "";
+    });
+    const classify = pane.querySelector("form.classify");
+    classify.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const answers = {};
+      for (const fieldset of classify.querySelectorAll("fieldset[data-question]")) {
+        answers[fieldset.dataset.question] = Array.from(fieldset.querySelectorAll("input:checked"), (i) => i.value);
+      }
+      classify.querySelector("button[type=submit]").disabled = true;
+      send({ type: "classify", conv, answers });
+    });
+  }
+
+  function onNote(frame) {
+    const entry = chats.get(frame.conv);
+    if (!entry) return;
+    const item = document.createElement("li");
+    item.className = "note note-" + frame.kind;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = frame.kind === "transfer" ? fill(strings.note_transfer, { name: frame.name, to: frame.to })
+      : frame.kind === "requeue" ? fill(strings.note_requeue, { name: frame.name }) : frame.name;
+    item.appendChild(who);
+    if (frame.text) {
+      const body = document.createElement("p");
+      body.className = "text";
+      body.textContent = frame.text;
+      item.appendChild(body);
+    }
+    entry.pane.querySelector(".note-list").appendChild(item);
+  }
+
+  function onClassified(frame, saved) {
+    const entry = chats.get(frame.conv);
+    if (!entry) return;
+    const form = entry.pane.querySelector("form.classify");
+    if (saved || frame.reason === "done") {
+      form.hidden = true;
+      entry.pane.querySelector(".classified").hidden = !saved;
+    } else {
+      form.querySelector("button[type=submit]").disabled = false;
+      notice(strings.classify_failed);
+    }
   }
 
   function select(conv) {
@@ -171,10 +334,15 @@
       addItem(entry, "theirs", frame.text, strings.visitor);
       entry.pane.querySelector(".typing").hidden = true;
       send({ type: "seen", conv: frame.conv, id: frame.id });
-      if (selected !== frame.conv || document.hidden) { entry.unread += 1; label(entry); }
+      if (selected !== frame.conv || document.hidden) {
+        entry.unread += 1;
+        label(entry);
+        if (Date.now() - frame.ts < 60000) chime(); // not for history caught up after a reconnect
+      }
     } else if (frame.kind === "join") {
       reopen(entry);
-      addItem(entry, "event", strings.joined);
+      addItem(entry, "event", frame.name && frame.name !== $("me").textContent
+        ? fill(strings.joined_name, { name: frame.name }) : strings.joined);
     } else if (frame.kind === "returned") {
       reopen(entry);
       addItem(entry, "event", strings.returned);
@@ -186,6 +354,10 @@
       addItem(entry, "event", ended);
       entry.pane.querySelector("form").hidden = true;
       entry.pane.querySelector(".end-chat").hidden = true;
+      entry.pane.querySelector("form.handover").hidden = true;
+      // The end-of-chat classification, for a chat (not a letter) that ended while this console had it.
+      const classify = entry.pane.querySelector("form.classify");
+      classify.hidden = entry.letter || !entry.pane.querySelector(".classified").hidden;
     }
   }
 
@@ -206,6 +378,13 @@
       const text = document.createElement("span");
       const minutes = Math.floor(item.waiting_seconds / 60);
       text.textContent = item.lang.toUpperCase() + " · " + fill(strings.waiting, { minutes });
+      if (item.risk && item.risk.length) { // labels set by screening, when there are any
+        const risk = document.createElement("strong");
+        risk.className = "risk";
+        risk.textContent = " · " + fill(strings.risk, { labels: item.risk.join(", ") });
+        text.appendChild(risk);
+        row.classList.add("at-risk");
+      }
       if (item.returning) {
         // Offered first to the counselor the visitor had; anyone may still take it.
         const mark = document.createElement(item.for_you ? "strong" : "span");
@@ -218,7 +397,11 @@
       take.type = "button";
       take.className = "primary take";
       take.textContent = strings.take;
-      take.addEventListener("click", () => { take.disabled = true; send({ type: "take", conv: item.conv }); });
+      take.addEventListener("click", () => {
+        take.disabled = true;
+        takenLang.set(item.conv, item.lang);
+        send({ type: "take", conv: item.conv });
+      });
       row.append(text, take);
       list.appendChild(row);
     }
@@ -273,8 +456,25 @@
   function onFrame(frame) {
     switch (frame.type) {
       case "queue": return renderQueue(frame.items);
-      case "chats": for (const item of frame.items) chat(item.conv); return undefined;
-      case "taken": chat(frame.conv); return select(frame.conv);
+      case "chats": for (const item of frame.items) chat(item.conv, "chat", item.lang); return undefined;
+      case "taken": chat(frame.conv, "chat", takenLang.get(frame.conv)); return select(frame.conv);
+      case "transferred_in": {
+        chat(frame.conv, "chat", frame.lang);
+        chime();
+        return frame.from ? notice(fill(strings.transferred_in, { name: frame.from })) : undefined;
+      }
+      case "transferred": removeChat(frame.conv); return notice(fill(strings.transferred, { name: frame.to }));
+      case "requeued": removeChat(frame.conv); return notice(strings.requeued);
+      case "transfer_failed": return notice(strings.transfer_failed);
+      case "note": return onNote(frame);
+      case "classified": return onClassified(frame, true);
+      case "classify_failed": return onClassified(frame, false);
+      case "status": $("my-status").value = frame.status; return undefined;
+      case "colleagues": {
+        colleagues = frame.items;
+        for (const entry of chats.values()) fillColleagues(entry);
+        return undefined;
+      }
       case "take_failed": return notice(strings.take_failed);
       case "letters": letters = { items: frame.items, at: Date.now() }; return renderLetters();
       case "letter_opened": { // also when the console reconnects: then stay where the counselor is
@@ -334,6 +534,15 @@
     };
   }
 
+  $("my-status").addEventListener("change", () => send({ type: "status", status: $("my-status").value }));
+  $("mute").addEventListener("click", () => {
+    localStorage.setItem(MUTE_KEY, muted() ? "0" : "1");
+    showMute();
+  });
+  document.addEventListener("pointerdown", unlockAudio);
+  document.addEventListener("keydown", unlockAudio);
+  showMute();
+  loadCanned();
   connect();
   setInterval(renderLetters, LETTERS_REDRAW_MS);
 })();

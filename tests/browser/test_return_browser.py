@@ -72,7 +72,7 @@ def test_a_return_code_restores_the_conversation_on_another_process(start_server
     pane = counselor_takes_first(counselor)
     visitor_writes(page, "Jag måste gå nu.")
     expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text(["Jag måste gå nu."])
-    pane.locator("textarea").fill("Ta en kod så kan du komma tillbaka.")
+    pane.locator("form.composer textarea").fill("Ta en kod så kan du komma tillbaka.")
     pane.locator("form.composer button[type=submit]").click()
     expect(page.locator("#log li.entry-theirs .text")).to_have_text(["Ta en kod så kan du komma tillbaka."])
 
@@ -152,7 +152,8 @@ def test_a_message_left_while_closed_is_answered_and_read_with_the_code_elsewher
     counselor.locator("#letters li button").click()
     pane = counselor.locator("#panes article.pane[data-conv]")
     expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text([LETTER])
-    pane.locator("textarea").fill("Du kan ringa 112 om det är akut. Vi kan också ordna skyddat boende.")
+    pane.locator("form.composer textarea").fill(
+        "Du kan ringa 112 om det är akut. Vi kan också ordna skyddat boende.")
     pane.locator("form.composer button[type=submit]").click()
     expect(counselor.locator("#letters-count")).to_have_text("0")
 
