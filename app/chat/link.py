@@ -26,8 +26,10 @@ class ConversationLink:
 
     def __init__(
         self, store: ConversationStore, relay: Relay, cid: str, party: str, send: Send,
-        last_id: str = "0-0",
+        last_id: str = "0-0", staff_id: str = "",
     ) -> None:
+        """`staff_id`: the counselor on this side; the store lets them write in or end the
+        conversation only while they hold it."""
         assert party in PARTIES
         self.store = store
         self.relay = relay
@@ -36,6 +38,7 @@ class ConversationLink:
         self.other = PARTIES[1 - PARTIES.index(party)]
         self.send = send
         self.cursor = last_id
+        self.staff_id = staff_id
         self.channel = store.keys.conversation_channel(cid)
 
     async def catch_up(self) -> None:
@@ -76,7 +79,7 @@ class ConversationLink:
         await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
 
     async def _store_and_announce(self, frame: Frame) -> str:
-        appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id)
+        appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id)
         if appended.new:
             await self.relay.publish(self.channel, {"kind": "entry"})
             if appended.letter:  # answered or waiting again: the counselors' list changed
@@ -91,15 +94,17 @@ class ConversationLink:
         if await self.store.acknowledge(self.cid, self.party, entry_id):
             await self.relay.publish(self.channel, {"kind": "ack", "party": self.party, "id": entry_id})
 
-    async def end(self, reason: str = "") -> None:
-        await asyncio.shield(end_conversation(self.store, self.relay, self.cid, self.party, reason))
+    async def end(self, reason: str = "") -> bool:
+        """End it; False if it had ended already (or this counselor no longer holds it)."""
+        return await asyncio.shield(end_conversation(self.store, self.relay, self.cid, self.party, reason,
+                                                     self.staff_id))
 
 
 async def end_conversation(
-    store: ConversationStore, relay: Relay, cid: str, by: str, reason: str = ""
+    store: ConversationStore, relay: Relay, cid: str, by: str, reason: str = "", staff_id: str = ""
 ) -> bool:
     """End a conversation and wake everyone watching it; False if it had already ended."""
-    if not await store.end(cid, by, reason):
+    if not await store.end(cid, by, reason, staff_id=staff_id):
         return False
     await announce_change(store, relay, cid)
     return True

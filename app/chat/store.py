@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 
 from app.chat import return_codes
 from app.chat.return_codes import CodeHasher
-from app.errors import Gone, LettersFull, QueueFull
+from app.errors import Gone, LettersFull, NotAllowed, QueueFull
 from app.keys import STATS_SECONDS, Keys
 
 STATS_SAMPLES = 20
@@ -68,6 +68,13 @@ local function keep_staff_set(conv, staff_prefix, ttl)
   local staff = redis.call('HGET', conv, 'staff')
   if staff then extend(staff_prefix .. staff .. ':chats', ttl) end
 end
+-- A counselor acts in a conversation only while holding it: a chat they have (not one handed
+-- on meanwhile), a letter they have open. An empty staff id is the visitor or the system.
+local function holds(conv, state, staff_id)
+  if staff_id == '' then return true end
+  local field = (state == 'letter') and 'holder' or 'staff'
+  return redis.call('HGET', conv, field) == staff_id
+end
 -- A running coded conversation never just expires: the sweeper ends it once unused this long.
 local function mark_used(conv, cid, coded, now, keep)
   local state = redis.call('HGET', conv, 'state')
@@ -108,10 +115,12 @@ return 1
 """
 
 _APPEND = _COMMON + """
--- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep
+-- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep,
+--       staff_id (a counselor's: who must hold it)
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone', ''} end
 if state == 'ended' then return {'ended', ''} end
+if not holds(KEYS[1], state, ARGV[9]) then return {'not_yours', ''} end
 local existing = redis.call('HGET', KEYS[1] .. ':s', ARGV[1])
 if existing then return {'duplicate', existing, state} end
 local id = redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3],
@@ -142,9 +151,10 @@ return {'ok', id, state}
 
 _END = _COMMON + """
 -- KEYS: queue, conv, stats, coded, letters; ARGV: cid, by, now_ms, retention_ttl,
---       staff_chats_prefix, stats_samples, stats_ttl, reason, keep, unused_before_ms
+--       staff_chats_prefix, stats_samples, stats_ttl, reason, keep, unused_before_ms, staff_id
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state or state == 'ended' then return 0 end
+if not holds(KEYS[2], state, ARGV[11]) then return 0 end
 if tonumber(ARGV[10]) > 0 then
   -- The sweeper ends an unused coded conversation only if nobody used it since it looked.
   local used = redis.call('ZSCORE', KEYS[4], ARGV[1])
@@ -529,16 +539,18 @@ class ConversationStore:
         fields = cast(dict[str, str], await self.redis.hgetall(self.keys.conversation(cid)))
         return Conversation.from_hash(cid, fields) if fields else None
 
-    async def append(self, cid: str, sender: str, text: str, client_id: str) -> Appended:
-        """Append a message once per client id."""
+    async def append(self, cid: str, sender: str, text: str, client_id: str, staff_id: str = "") -> Appended:
+        """Append a message once per client id; a counselor's (`staff_id`) only while they hold it."""
         k = self.keys
         status, entry_id, *state = await self._append(
             keys=[k.conversation(cid), k.queue, k.coded, k.letters],
             args=[client_id, sender, text, now_ms(), k.idle_seconds, self._staff_prefix, cid,
-                  k.return_seconds],
+                  k.return_seconds, staff_id],
         )
         if status in ("gone", "ended"):
             raise Gone(status)
+        if status == "not_yours":
+            raise NotAllowed()
         return Appended(entry_id, status == "ok", state == ["letter"])
 
     async def read_after(self, cid: str, last_id: str, count: int = 200) -> list[Entry]:
@@ -558,18 +570,20 @@ class ConversationStore:
         )
         return bool(taken)
 
-    async def end(self, cid: str, by: str, reason: str = "", unused_before: int = 0) -> bool:
+    async def end(self, cid: str, by: str, reason: str = "", unused_before: int = 0,
+                  staff_id: str = "") -> bool:
         """End a conversation; its keys expire after the retention time.
 
         `reason` is empty for an ordinary end, "left" when the visitor used the quick exit,
         or "idle" when a coded conversation was left unused. With `unused_before` (ms), it
-        ends only if it has not been used since then (the sweeper's check, made atomic).
+        ends only if it has not been used since then (the sweeper's check, made atomic). With
+        `staff_id`, only while that counselor holds it.
         """
         k = self.keys
         ended = await self._end(
             keys=[k.queue, k.conversation(cid), k.chat_minutes, k.coded, k.letters],
             args=[cid, by, now_ms(), k.retention_seconds, self._staff_prefix,
-                  STATS_SAMPLES, STATS_SECONDS, reason, k.return_seconds, unused_before],
+                  STATS_SAMPLES, STATS_SECONDS, reason, k.return_seconds, unused_before, staff_id],
         )
         return bool(ended)
 

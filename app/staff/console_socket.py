@@ -49,7 +49,7 @@ class ConsoleConnection:
 
     async def open(self, cid: str, last_id: str = "0-0") -> ConversationLink:
         link = ConversationLink(self.services.store, self.services.relay, cid, "counselor",
-                                self._sender(cid), last_id)
+                                self._sender(cid), last_id, staff_id=self.session.username)
         self.links[cid] = link
         self.by_channel[link.channel] = link
         await self.subscription.add(link.channel)
@@ -156,8 +156,7 @@ class ConsoleConnection:
                 await link.typing()
             elif frame.type == "seen":
                 await link.seen(frame.id)
-            elif frame.type == "end":
-                await link.end()
+            elif frame.type == "end" and await link.end():
                 await self.audit("end", frame.conv)
             elif frame.type == "note":
                 await self.note(frame.conv, frame.text)
@@ -170,6 +169,8 @@ class ConsoleConnection:
         except Gone:
             await self.peer.send({"type": "error", "code": "gone", "conv": frame.conv,
                                   "message": "this conversation has ended"})
+        except NotAllowed:  # handed on meanwhile: the store refuses whoever no longer holds it
+            await self.peer.refuse(NotAllowed(), "not your conversation")
 
     async def set_status(self, status: str) -> None:
         services = self.services
