@@ -15,6 +15,7 @@ from tests.clients import (
     form_csrf,
     next_code,
     open_socket,
+    staff_http,
     staff_login,
     staff_socket,
     totp_secret_of,
@@ -173,3 +174,14 @@ async def test_development_creates_a_first_account_and_prints_it_once(server):
     username, password = re.search(r"as '(\w+)' with password '([^']+)'", log).groups()
     TOTP_SECRETS[username] = totp_secret_of(log)
     assert await staff_login(server, username, password)
+
+
+async def test_the_console_is_swedish_with_english_one_tap_away(server):
+    async with staff_http(server, role="counselor") as (http, _, _):
+        swedish = await http.get("/staff")
+        assert '<html lang="sv"' in swedish.text and "Logga ut" in swedish.text
+        switched = await http.post("/lang", data={"lang": "en", "next": "/staff"})
+        assert (switched.status_code, switched.headers["location"]) == (303, "/staff")
+        http.cookies.set("lang", switched.cookies["lang"])
+        english = await http.get("/staff")
+        assert '<html lang="en"' in english.text and "Log out" in english.text and "Queue" in english.text

@@ -100,9 +100,10 @@ def test_the_pre_chat_notice(server):
 
 @pytest.mark.parametrize(("asked", "sent_to"), [
     ("/safety", "/safety"), ("/", "/"), (None, "/"),
-    ("https://evil.example/", "/"), ("//evil.example", "/"), ("/staff", "/"),
+    ("https://evil.example/", "/"), ("//evil.example", "/"), ("/staff", "/staff"),
+    ("/staff/hours", "/staff/hours"), ("/staff/ws", "/"), ("/exit", "/"),
 ])
-def test_the_language_switch_returns_only_to_a_visitor_page(server, asked, sent_to):
+def test_the_language_switch_returns_only_to_our_own_pages(server, asked, sent_to):
     form = {"lang": "en"} | ({"next": asked} if asked is not None else {})
     response = httpx.post(server.url + "/lang", data=form)
     assert response.status_code == 303 and response.headers["location"] == sent_to

@@ -17,12 +17,14 @@ from app.hours import OpeningHours
 from app.i18n import N_
 from app.security import origin_allowed
 from app.services import Services
+from app.staff import access
 
 LANGUAGE_COOKIE = "lang"
 CHAT_STORAGE_KEY = "nx-chat"
 """The sessionStorage key of the visitor's chat token: one name for visitor.js and quick-exit.js."""
-RETURN_PATHS = ("/", "/safety")
-"""Where the language switch may send the visitor back to (never an address from the form)."""
+RETURN_PATHS = ("/", "/safety", "/staff", *(path for path, _, _ in access.NAV))
+"""Where the language switch may send the visitor or staff member back to (never any other
+address from the form)."""
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 UPCOMING_DAYS = 30
 """How far ahead visitors are told of closed days and special hours."""
