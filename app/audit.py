@@ -27,10 +27,8 @@ from app.keys import Keys
 ACTIONS = frozenset({
     # Sessions.
     "login", "login_failed", "login_locked", "logout", "session_expired",
-    # Conversations.
-    "take", "read", "transfer", "requeue", "note", "end", "classify", "open_letter",
-    # Personal data and records (callbacks, intakes, exports).
-    "reveal_number", "propose_intake", "export",
+    # Conversations. (Revealing a callback number and proposing an intake join with their issues.)
+    "take", "transfer", "requeue", "note", "end", "classify", "open_letter",
     # Administration.
     "account_add", "account_disable", "account_enable", "account_reset", "account_role",
     "totp_enrol", "hours_change", "canned_change",

@@ -100,7 +100,7 @@ async def test_wrong_filters_are_explained_and_not_logged(server, redis_url, par
 async def test_a_long_log_is_paged(server, log_of):
     log = log_of(server.env["KEY_PREFIX"])
     for n in range(PAGE_SIZE + 5):
-        await log.record("anna", "counselor", "read", target=f"conv-{n}")
+        await log.record("anna", "counselor", "take", target=f"conv-{n}")
     async with staff_http(server) as (http, _, _):
         first = await http.get("/staff/audit", params={"person": "anna"})
         assert f"Visar 1–{PAGE_SIZE} av {PAGE_SIZE + 5} händelser" in first.text

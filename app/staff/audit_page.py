@@ -37,11 +37,10 @@ CSV_COLUMNS = ("time", "person", "role", "action", "object", "other")
 ACTION_LABELS = {
     "login": N_("Logged in"), "login_failed": N_("Failed login"), "login_locked": N_("Login locked"),
     "logout": N_("Logged out"), "session_expired": N_("Session expired"),
-    "take": N_("Took a chat"), "read": N_("Read a conversation"), "transfer": N_("Transferred a chat"),
+    "take": N_("Took a chat"), "transfer": N_("Transferred a chat"),
     "requeue": N_("Put a chat back in the queue"), "note": N_("Wrote a note"), "end": N_("Ended a chat"),
     "classify": N_("Classified a chat"), "open_letter": N_("Opened a letter"),
-    "reveal_number": N_("Revealed a callback number"), "propose_intake": N_("Proposed an intake"),
-    "export": N_("Exported data"), "account_add": N_("Added an account"),
+    "account_add": N_("Added an account"),
     "account_disable": N_("Disabled an account"), "account_enable": N_("Enabled an account"),
     "account_reset": N_("Reset an account"), "account_role": N_("Changed a role"),
     "totp_enrol": N_("Set up two-factor login"), "hours_change": N_("Changed the opening hours"),
