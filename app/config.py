@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
+
 from app import hours
 
 
@@ -106,6 +108,12 @@ class Settings:
         "RATE_LIMIT_WINDOW_SECONDS", 60, "Length of the rate-limit window."
     )
     queue_max: int = setting("QUEUE_MAX", 100, "Most conversations waiting at once; more are refused.")
+    intake_keys: str = setting(
+        "INTAKE_KEYS", "",
+        "Comma-separated Fernet keys sealing intakes at rest; the first seals, all open (to rotate, put "
+        "a new one first). Required in production; development derives one from SECRET_KEY.",
+        required_in_production=True,
+    )
     audit_retention_days: int = setting(
         "AUDIT_RETENTION_DAYS", 1095,
         "How long audit-log entries are kept. Default three years: several of the twice-yearly "
@@ -236,6 +244,11 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"TIMEZONE {settings.timezone!r} is not a known time zone") from None
     if not settings.neutral_site_url.startswith("https://"):
         raise ConfigError("NEUTRAL_SITE_URL must be an https:// address")
+    for key in filter(None, (k.strip() for k in settings.intake_keys.split(","))):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError("INTAKE_KEYS must be Fernet keys (32 url-safe base64 bytes each)") from None
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")
     if settings.production and not settings.staff_totp_required:

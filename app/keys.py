@@ -48,6 +48,11 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}staff:u:{username}      hash    staff account (argon2id hash, role, alias) until removed
     {p}staff:all               set     usernames                                 until removed
     {p}dev:secret              string  development-only generated SECRET_KEY     until flushed
+    {p}intake:{id}             hash    a consented intake: states, consent record,  until delivered and
+                                       and the sealed document (app/intake/)     acknowledged, then purged
+    {p}intake:outbox           list    intake ids waiting for delivery           while not empty
+    {p}intake:dead             list    intake ids that failed delivery N times   until handled
+    {p}intake:inbox            set     intake ids waiting to be registered       until registered
     {p}audit                   stream  the audit log (see app/audit.py)          AUDIT_RETENTION_DAYS,
                                                                                  trimmed on each write
     {p}hours                   string  opening hours as edited (JSON; see        until replaced
@@ -60,6 +65,7 @@ Channels (pub/sub wakes processes; the stream stays the record):
 
     {p}ch:c:{cid}              a conversation changed (new entry, typing, delivery)
     {p}ch:queue                the waiting queue changed
+    {p}ch:intake               an intake was queued for delivery (wakes the delivery workers)
     {p}ch:ss:{token_hash}      a staff session ended: its sockets close
     {p}ch:n:{cid}              a conversation's notes changed (staff consoles only)
     {p}ch:staff:{id}           a conversation was handed to this counselor
@@ -203,6 +209,25 @@ class Keys:
     @property
     def audit(self) -> str:
         return f"{self.prefix}audit"
+
+    def intake(self, intake_id: str) -> str:
+        return f"{self.prefix}intake:{intake_id}"
+
+    @property
+    def intake_outbox(self) -> str:
+        return f"{self.prefix}intake:outbox"
+
+    @property
+    def intake_dead(self) -> str:
+        return f"{self.prefix}intake:dead"
+
+    @property
+    def intake_inbox(self) -> str:
+        return f"{self.prefix}intake:inbox"
+
+    @property
+    def intake_channel(self) -> str:
+        return f"{self.prefix}ch:intake"
 
     @property
     def opening_hours(self) -> str:

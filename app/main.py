@@ -23,6 +23,7 @@ from app.chat.relay import Relay
 from app.chat.store import ConversationStore
 from app.config import Settings
 from app.errors import ServiceError
+from app.intake.records import IntakeRecords, sealing_keys
 from app.keys import Keys
 from app.redis import connect
 from app.security import SecurityHeaders
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
             translations=translations, templates=Templates(translations, assets), assets=assets,
             throttle=Throttle(redis, store, settings.return_guesses_per_minute_global),
             audit=audit,
+            intakes=IntakeRecords(durable, keys, sealing_keys(settings.intake_keys, secret)),
         )
         app.state.services = services
         await relay.start()

@@ -17,6 +17,7 @@ from app.chat.relay import Relay
 from app.chat.sockets import HEARTBEAT_SECONDS
 from app.chat.store import ConversationStore
 from app.config import Settings
+from app.intake.records import IntakeRecords
 from app.keys import Keys
 from app.staff.accounts import Accounts
 from app.staff.hours_store import HoursStore
@@ -48,6 +49,7 @@ class Services:
     assets: Assets
     throttle: Throttle
     audit: Audit
+    intakes: IntakeRecords
 
     @property
     def heartbeat_seconds(self) -> float:
