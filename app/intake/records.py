@@ -98,4 +98,6 @@ class IntakeRecords:
             pipe.lrem(k.intake_outbox, 0, intake_id)
             pipe.lrem(k.intake_dead, 0, intake_id)
             pipe.srem(k.intake_inbox, intake_id)
+            pipe.zrem(k.intake_processing, intake_id)
+            pipe.zrem(k.intake_retry, intake_id)
             await pipe.execute()
