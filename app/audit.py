@@ -29,11 +29,16 @@ ACTIONS = frozenset({
     "login", "login_failed", "login_locked", "logout", "session_expired",
     # Conversations. (Revealing a callback number and proposing an intake join with their issues.)
     "take", "transfer", "requeue", "note", "end", "classify", "open_letter",
+    # Intake proposals: the counselor proposes; the visitor (actor "visitor") consents or withdraws.
+    "propose_intake", "intake_consented", "intake_withdrawn",
     # Administration.
     "account_add", "account_disable", "account_enable", "account_reset", "account_role",
     "totp_enrol", "hours_change", "canned_change",
     # The log itself, and refusals.
     "audit_view", "audit_export", "denied",
+    # Intake delivery (the worker acts as "system").
+    "intake_inboxed", "intake_delivered", "intake_failed", "intake_dead", "intake_retried",
+    "intake_viewed", "intake_registered",
 })
 """Every action the log knows; `record` refuses any other name, so a typo cannot hide one."""
 

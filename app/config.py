@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
@@ -113,6 +114,35 @@ class Settings:
         "Comma-separated Fernet keys sealing intakes at rest; the first seals, all open (to rotate, put "
         "a new one first). Required in production; development derives one from SECRET_KEY.",
         required_in_production=True,
+    )
+    intake_delivery: str = setting(
+        "INTAKE_DELIVERY", "inbox",
+        "How consented intakes reach the case system: `inbox` (staff with the intake right view, print "
+        "and mark them registered on /staff/intakes) or `http` (signed POST to INTAKE_ENDPOINT; see "
+        "\"Intake delivery\" below).",
+    )
+    intake_endpoint: str = setting(
+        "INTAKE_ENDPOINT", "",
+        "The case system's https:// URL intakes are POSTed to (http delivery). Plain http only to "
+        "127.0.0.1 or localhost, and never in production.",
+    )
+    intake_signing_key: str = setting(
+        "INTAKE_SIGNING_KEY", "",
+        "Shared secret (at least 32 characters) for the HMAC-SHA256 signature of each POST; required "
+        "with http delivery.",
+    )
+    intake_max_attempts: int = setting(
+        "INTAKE_MAX_ATTEMPTS", 10, "Failed deliveries of one intake before it goes to the dead letters."
+    )
+    intake_retry_base_seconds: int = setting(
+        "INTAKE_RETRY_BASE_SECONDS", 30,
+        "Wait before the first retry; it doubles with each failure (with random jitter).",
+    )
+    intake_retry_max_seconds: int = setting(
+        "INTAKE_RETRY_MAX_SECONDS", 3600, "Longest wait between two delivery attempts."
+    )
+    intake_timeout_seconds: int = setting(
+        "INTAKE_TIMEOUT_SECONDS", 10, "Longest one delivery attempt may take (connect, send, answer)."
     )
     audit_retention_days: int = setting(
         "AUDIT_RETENTION_DAYS", 1095,
@@ -226,6 +256,10 @@ def validate(settings: Settings) -> None:
         "letter_reply_days",
         "letter_queue_threshold",
         "letters_max",
+        "intake_max_attempts",
+        "intake_retry_base_seconds",
+        "intake_retry_max_seconds",
+        "intake_timeout_seconds",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.upper()} must be at least 1")
@@ -249,9 +283,25 @@ def validate(settings: Settings) -> None:
             Fernet(key.encode())
         except ValueError:
             raise ConfigError("INTAKE_KEYS must be Fernet keys (32 url-safe base64 bytes each)") from None
+    _validate_intake_delivery(settings)
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")
     if settings.production and not settings.staff_totp_required:
         raise ConfigError("STAFF_TOTP_REQUIRED cannot be false in production")
     if settings.production and settings.secret_key.lower().startswith(("change", "secret", "xxx")):
         raise ConfigError("SECRET_KEY is a placeholder; generate a random one")
+
+
+def _validate_intake_delivery(settings: Settings) -> None:
+    if settings.intake_delivery not in ("inbox", "http"):
+        raise ConfigError(f"INTAKE_DELIVERY must be inbox or http, not {settings.intake_delivery!r}")
+    if settings.intake_delivery != "http":
+        return
+    url = urlsplit(settings.intake_endpoint)
+    local = url.hostname in ("127.0.0.1", "localhost") and not settings.production
+    if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and local)):
+        raise ConfigError("INTAKE_ENDPOINT must be an https:// address (http only to 127.0.0.1 or "
+                          "localhost in development) when INTAKE_DELIVERY is http")
+    if len(settings.intake_signing_key) < 32:
+        raise ConfigError("INTAKE_SIGNING_KEY of at least 32 characters is needed when INTAKE_DELIVERY "
+                          "is http")

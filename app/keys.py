@@ -9,6 +9,8 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
     {p}c:{cid}:m               stream  the messages, in order, each with an id   conversation TTL
     {p}c:{cid}:s               hash    client message id -> stream id (dedup)    conversation TTL
     {p}c:{cid}:n               stream  staff's private notes (never the visitor's) conversation TTL
+    {p}c:{cid}:p               hash    the open intake proposal and its outcome  conversation TTL
+                                       (app/intake/consent.py)
     {p}rc:{code_hash}          string  return code's slow hash -> conversation   conversation TTL
     {p}queue                   zset    waiting conversation ids by arrival       idle TTL, refreshed
     {p}coded                   zset    running coded conversations by last use   return TTL, refreshed
@@ -53,6 +55,10 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}intake:outbox           list    intake ids waiting for delivery           while not empty
     {p}intake:dead             list    intake ids that failed delivery N times   until handled
     {p}intake:inbox            set     intake ids waiting to be registered       until registered
+    {p}intake:processing       zset    intake ids being delivered -> lease end   until settled; an
+                                       (ms); a lapsed lease is taken up again    expired one is retaken
+    {p}intake:retry            zset    intake ids -> time of their next attempt  until that time
+                                       (ms; app/intake/delivery.py)
     {p}audit                   stream  the audit log (see app/audit.py)          AUDIT_RETENTION_DAYS,
                                                                                  trimmed on each write
     {p}hours                   string  opening hours as edited (JSON; see        until replaced
@@ -60,6 +66,8 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}canned                  hash    canned response id -> {lang, title, text}  until removed
     {p}stats:classes:{day}     hash    end-of-chat classification "question:answer" kept (counters only,
                                        -> count, per day (Europe/Stockholm)      no conversation id)
+    {p}stats:intakes:{day}     hash    intake proposals proposed / consented /    kept (counters only,
+                                       declined / withdrawn -> count, per day    no conversation id)
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
@@ -134,6 +142,9 @@ class Keys:
 
     def notes(self, cid: str) -> str:
         return f"{self.conversation(cid)}:n"
+
+    def proposal(self, cid: str) -> str:
+        return f"{self.conversation(cid)}:p"
 
     def return_code(self, code_hash: str) -> str:
         return f"{self.prefix}rc:{code_hash}"
@@ -226,6 +237,14 @@ class Keys:
         return f"{self.prefix}intake:inbox"
 
     @property
+    def intake_processing(self) -> str:
+        return f"{self.prefix}intake:processing"
+
+    @property
+    def intake_retry(self) -> str:
+        return f"{self.prefix}intake:retry"
+
+    @property
     def intake_channel(self) -> str:
         return f"{self.prefix}ch:intake"
 
@@ -239,6 +258,9 @@ class Keys:
 
     def classes(self, day: str) -> str:
         return f"{self.prefix}stats:classes:{day}"
+
+    def intake_counts(self, day: str) -> str:
+        return f"{self.prefix}stats:intakes:{day}"
 
     # Channels.
     def conversation_channel(self, cid: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,12 +24,23 @@ from app.chat.relay import Relay
 from app.chat.store import ConversationStore
 from app.config import Settings
 from app.errors import ServiceError
+from app.intake import delivery
 from app.intake.records import IntakeRecords, sealing_keys
 from app.keys import Keys
 from app.redis import connect
 from app.security import SecurityHeaders
 from app.services import Services
-from app.staff import accounts_page, audit_page, canned_page, console, console_socket, hours_page, login, totp
+from app.staff import (
+    accounts_page,
+    audit_page,
+    canned_page,
+    console,
+    console_socket,
+    hours_page,
+    intakes_page,
+    login,
+    totp,
+)
 from app.staff.accounts import Accounts
 from app.staff.hours_store import HoursStore
 from app.staff.login_throttle import LoginThrottle
@@ -128,6 +140,9 @@ def create_app(settings: Settings) -> Starlette:
             sweeper.run(store, relay, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
             name="sweeper",
         )
+        client = delivery.http_client(settings) if settings.intake_delivery == "http" else None
+        delivering = asyncio.create_task(
+            delivery.DeliveryWorker(settings, services.intakes, audit, client).run(), name="intake delivery")
         if not settings.production:
             await _first_account(services.accounts)
         log.event("app.started", env=settings.env)
@@ -135,6 +150,11 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             sweeping.cancel()
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering  # it may hand an interrupted send on before Redis closes
+            if client is not None:
+                await client.aclose()
             await services.queue_watch.stop()
             await relay.stop()
             await redis.aclose()
@@ -159,6 +179,7 @@ def create_app(settings: Settings) -> Starlette:
         *accounts_page.routes,
         *hours_page.routes,
         *audit_page.routes,
+        *intakes_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
     return Starlette(

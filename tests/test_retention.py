@@ -13,11 +13,12 @@ from tests.servers import CLOSED
 pytestmark = pytest.mark.anyio
 
 SECRET_TEXT = "min adress är Storgatan 5"
-DURABLE = ("staff:u:", "staff:all", "dev:secret", "audit", "canned", "stats:classes:")
+DURABLE = ("staff:u:", "staff:all", "dev:secret", "audit", "canned", "stats:classes:", "stats:intakes:")
 """Durable keys, with retentions of their own. The audit log keeps the ids of the conversations
 staff acted on (never their content) for AUDIT_RETENTION_DAYS: that is its purpose. Canned
-responses and the classification counters hold nothing of any conversation."""
+responses and the classification and intake counters hold nothing of any conversation."""
 SECRET_NOTE = "grannen hörde skrik i lördags"
+SECRET_SUMMARY = "hot med kniv, två barn hemma"
 RETURN_SECONDS = 5
 
 
@@ -41,6 +42,8 @@ async def test_every_ephemeral_key_has_a_time_to_live(server, redis_url):
     await counselor.until(is_entry("msg", "visitor"))
     await counselor.send({"type": "note", "conv": conv, "text": "en anteckning"})
     await counselor.until(lambda f: f["type"] == "note")
+    await counselor.send({"type": "propose_intake", "conv": conv, "kind": "assessment"})
+    await counselor.until(lambda f: f["type"] == "proposal")
     prefix = server.env["KEY_PREFIX"]
     for key, ttl in ttls(redis_url, prefix).items():
         if any(key.startswith(prefix + durable) for durable in DURABLE):
@@ -58,13 +61,17 @@ async def test_after_an_ended_chat_is_past_retention_nothing_of_it_remains(start
     await counselor.until(is_entry("msg", "visitor"))
     await counselor.send({"type": "note", "conv": conv, "text": SECRET_NOTE})
     await counselor.until(lambda f: f["type"] == "note")
+    await counselor.send({"type": "propose_intake", "conv": conv, "kind": "assessment",
+                          "summary": SECRET_SUMMARY})
+    await counselor.until(lambda f: f["type"] == "proposal")
     await counselor.send({"type": "end", "conv": conv})
     await visitor.until(is_entry("end"))
     assert traces(redis_url, [SECRET_NOTE]), "the note was in Redis while the chat lasted"
+    assert traces(redis_url, [SECRET_SUMMARY]), "the intake proposal was in Redis while the chat lasted"
     assert traces(redis_url, [conv, SECRET_TEXT]), "the chat was in Redis while it lasted"
     await visitor.close()
     await counselor.close()
-    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT, SECRET_NOTE]))
+    await wait_until(lambda: not traces(redis_url, [conv, SECRET_TEXT, SECRET_NOTE, SECRET_SUMMARY]))
     # The visitor's token no longer opens anything.
     again = await visitor_socket(server, token)
     with pytest.raises(ConnectionClosed):

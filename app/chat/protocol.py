@@ -30,6 +30,16 @@ Client -> server
                                         ended chat, once: {question: [answer, ...]} (see
                                         app/staff/classification.py)
     status  {status}                    staff only: available | busy | away
+    propose_intake {conv, kind, kind_text?, note?, summary?, risk_notes?}
+                                        staff only: propose an intake in a chat this counselor
+                                        holds (kind: assessment | protected_housing | other,
+                                        with kind_text); summary and risk notes are staff-only
+    consent {proposal_id, address_as, personnummer?, contact: phone|office, phone?,
+             safe_times?, messages: "all" | "none" | [entry id, ...], confirmed: true}
+                                        visitor only: yes to this conversation's open proposal
+                                        (once; see app/intake/consent.py)
+    decline  {proposal_id}              visitor only: "no thanks" to the open proposal
+    withdraw {proposal_id}              visitor only: take back a consent not yet sent
     ping    {}                          keep-alive
 
 Server -> client
@@ -72,9 +82,18 @@ Server -> client
     transfer_failed {conv, reason: not_yours|self|not_on_duty|unknown}   staff only
     requeued {conv}                     staff only: back in the queue, no longer shown here
     classified {conv} / classify_failed {conv, reason}                  staff only
+    propose_failed {conv, reason: not_yours|consented|invalid}          staff only
     status   {status}                   staff only: own status (at the start and when set)
     colleagues {items: [{username, name}]}  staff only: the colleagues on duty, whom a
                                         chat can be handed to (when that changes)
+    proposal {id, status, kind?, kind_text?, note?, expires_in?, text_id?, text?, conv?}
+             an intake proposal and its status: open | consented | declined | withdrawn |
+             expired. Visitor: while open, the card (`text`: its paragraphs, as hashed
+             into the consent record), never the counselor's summary or risk notes.
+             Staff: the outcome, with `resources` (text to share) when declined.
+    intake   {id, status: consented | withdrawn | sent, message?}
+             visitor only: the answer to consent / withdraw (`sent`: too late to withdraw;
+             `message` says how to reach Nexus about it)
     error    {code, message}            something the client sent was refused
     pong     {}
 
@@ -95,10 +114,11 @@ STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPES = frozenset({"hello", "msg", "typing", "seen", "end", "code", "take", "open_letter",
-                   "close_letter", "ping", "note", "transfer", "requeue", "classify", "status"})
+                   "close_letter", "ping", "note", "transfer", "requeue", "classify", "status",
+                   "propose_intake", "consent", "decline", "withdraw"})
 STAFF_ONLY = frozenset({"take", "open_letter", "close_letter", "note", "transfer", "requeue", "classify",
-                        "status"})
-VISITOR_ONLY = frozenset({"code"})
+                        "status", "propose_intake"})
+VISITOR_ONLY = frozenset({"code", "consent", "decline", "withdraw"})
 NAMING_CONV = frozenset({"msg", "typing", "seen", "end"}) | STAFF_ONLY - {"status"}
 """Staff frames that must say which conversation they concern."""
 MAX_OPEN_CHATS = 50
@@ -106,6 +126,7 @@ USERNAME = re.compile(r"^[a-z0-9._-]{2,40}$")
 STATUSES = frozenset({"available", "busy", "away"})
 ANSWER = re.compile(r"^[a-z0-9-]{1,20}$")
 MAX_ANSWERS = 20
+CONSENT_FIELDS = ("address_as", "personnummer", "contact", "phone", "safe_times", "messages", "confirmed")
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,9 @@ class Frame:
     to: str = ""
     status: str = ""
     answers: dict[str, list[str]] = field(default_factory=dict)
+    proposal_id: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """propose_intake's and consent's own fields, checked by app/intake/ (shapes and sizes here)."""
 
 
 def _string(data: dict[str, Any], name: str, limit: int) -> str:
@@ -188,6 +212,16 @@ def parse(raw: str | bytes, max_chars: int, staff: bool = False) -> Frame:
         return Frame(type=kind, status=status)
     if kind == "classify":
         return Frame(type=kind, conv=conv, answers=_answers(data.get("answers")))
+    if kind == "propose_intake":
+        return Frame(type=kind, conv=conv, fields={
+            "kind": _string(data, "kind", 20), "kind_text": _string(data, "kind_text", 200).strip(),
+            **{name: _string(data, name, max_chars).strip() for name in ("note", "summary", "risk_notes")}})
+    if kind in ("consent", "decline", "withdraw"):
+        proposal_id = _matching(data, "proposal_id", CONV_ID)
+        if not proposal_id:
+            raise Malformed("proposal_id is required")
+        return Frame(type=kind, proposal_id=proposal_id,
+                     fields={name: data.get(name) for name in CONSENT_FIELDS} if kind == "consent" else {})
     if kind == "hello":
         return Frame(
             type=kind,

@@ -44,6 +44,7 @@ local function expire_all(conv, ttl)
   redis.call('EXPIRE', conv .. ':m', ttl)
   redis.call('EXPIRE', conv .. ':s', ttl)
   redis.call('EXPIRE', conv .. ':n', ttl)
+  redis.call('EXPIRE', conv .. ':p', ttl)
   for _, field in ipairs({'vkey', 'rckey'}) do
     local key = redis.call('HGET', conv, field)
     if key then redis.call('EXPIRE', key, ttl) end

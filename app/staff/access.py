@@ -31,12 +31,15 @@ CANNED_MANAGE = "canned.manage"
 HOURS_MANAGE = "hours.manage"
 AUDIT_READ = "audit.read"
 ACCOUNTS_MANAGE = "accounts.manage"
+INTAKE = "intake"
+"""View, print and mark registered the intakes waiting in the inbox; see and retry dead letters.
+Supervisors only: an intake names the visitor, so it is shown to as few people as will do."""
 SESSION = "session"
 """Anything a logged-in staff member may do with their own session: log out, enrol TOTP."""
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "counselor": frozenset({SESSION, CHAT}),
-    "supervisor": frozenset({SESSION, CHAT, CANNED_MANAGE, HOURS_MANAGE, AUDIT_READ}),
+    "supervisor": frozenset({SESSION, CHAT, CANNED_MANAGE, HOURS_MANAGE, AUDIT_READ, INTAKE}),
     "admin": frozenset({SESSION, ACCOUNTS_MANAGE}),
 }
 
@@ -44,6 +47,7 @@ MESSAGE_PERMISSIONS: dict[str, str] = {
     "hello": CHAT, "msg": CHAT, "typing": CHAT, "seen": CHAT, "end": CHAT, "take": CHAT,
     "open_letter": CHAT, "close_letter": CHAT,
     "note": CHAT, "transfer": CHAT, "requeue": CHAT, "classify": CHAT, "status": CHAT,
+    "propose_intake": CHAT,
 }
 """The permission each staff WebSocket message type needs. Add a type here when the protocol gets one."""
 
@@ -53,6 +57,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/staff/canned", N_("Canned responses"), CANNED_MANAGE),
     ("/staff/hours", N_("Opening hours"), HOURS_MANAGE),
     ("/staff/audit", N_("Audit log"), AUDIT_READ),
+    ("/staff/intakes", N_("Intakes"), INTAKE),
 )
 """The staff pages' menu: (path, label, permission); each member sees the pages their role allows."""
 

@@ -40,12 +40,18 @@ ACTION_LABELS = {
     "take": N_("Took a chat"), "transfer": N_("Transferred a chat"),
     "requeue": N_("Put a chat back in the queue"), "note": N_("Wrote a note"), "end": N_("Ended a chat"),
     "classify": N_("Classified a chat"), "open_letter": N_("Opened a letter"),
+    "propose_intake": N_("Proposed an intake"), "intake_consented": N_("Consented to an intake"),
+    "intake_withdrawn": N_("Withdrew an intake"),
     "account_add": N_("Added an account"),
     "account_disable": N_("Disabled an account"), "account_enable": N_("Enabled an account"),
     "account_reset": N_("Reset an account"), "account_role": N_("Changed a role"),
     "totp_enrol": N_("Set up two-factor login"), "hours_change": N_("Changed the opening hours"),
     "canned_change": N_("Changed canned responses"), "audit_view": N_("Viewed the audit log"),
     "audit_export": N_("Exported the audit log"), "denied": N_("Was refused"),
+    "intake_inboxed": N_("Put an intake in the inbox"), "intake_delivered": N_("Delivered an intake"),
+    "intake_failed": N_("Failed to deliver an intake"), "intake_dead": N_("Gave up delivering an intake"),
+    "intake_retried": N_("Retried a dead intake"), "intake_viewed": N_("Viewed an intake"),
+    "intake_registered": N_("Marked an intake registered"),
 }
 """Plain words for the actions; an action without a label is shown by its name."""
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from app.intake.consent import KIND_LABELS
 from app.services import Services
 from app.staff import access
 from app.staff.classification import QUESTIONS
@@ -21,7 +22,8 @@ async def console_page(request: Request) -> Response:
         return login_form(request)
     if not access.allowed(session.role, access.CHAT):  # an admin has no console
         return RedirectResponse("/staff/accounts", status_code=303)
-    return staff_page(request, session, "staff/console.html", questions=QUESTIONS)
+    return staff_page(request, session, "staff/console.html", questions=QUESTIONS,
+                      intake_kinds=KIND_LABELS.items())
 
 
 routes = [

@@ -1,5 +1,6 @@
 """The counselor's WebSocket: the live queue, taking chats, every chat the counselor holds, and letters;
-private notes, handing a chat over, own status and the end-of-chat classification."""
+private notes, handing a chat over, own status, the end-of-chat classification, and proposing an intake
+(whose outcome only the visitor decides)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.chat.protocol import Frame
 from app.chat.queue_watch import Letter
 from app.chat.relay import Subscription
 from app.errors import CLOSE_FORBIDDEN, CLOSE_ORIGIN, CLOSE_UNAUTHENTICATED, Gone, Malformed, NotAllowed
+from app.intake.consent import IntakeFlow
 from app.security import origin_allowed
 from app.services import Services
 from app.staff import access
@@ -41,6 +43,7 @@ class ConsoleConnection:
         """conv -> the last note id sent, for every chat this console shows."""
         self.by_notes_channel: dict[str, str] = {}
         self.staff_channel = services.keys.staff_channel(session.username)
+        self.intakes = IntakeFlow(services)
 
     def _sender(self, cid: str) -> Any:
         async def send(frame: dict[str, Any]) -> None:
@@ -60,7 +63,15 @@ class ConsoleConnection:
         self.notes_seen[cid] = "0-0"
         await self.subscription.add(notes_channel)
         await self.send_notes(cid)
+        await self.send_proposal(cid)
         return link
+
+    async def send_proposal(self, cid: str) -> None:
+        """The intake proposal of a chat this console shows, and what the visitor answered."""
+        proposal = await self.intakes.get(cid)
+        conversation = await self.services.store.get(cid)
+        if proposal is not None and conversation is not None:
+            await self.peer.send(self.intakes.staff_frame(cid, proposal, conversation.lang))
 
     async def close_link(self, cid: str) -> None:
         """Stop showing a conversation: no more of its entries or notes reach this console."""
@@ -166,6 +177,8 @@ class ConsoleConnection:
                 await self.requeue(frame.conv, frame.text)
             elif frame.type == "classify":
                 await self.classify(frame.conv, frame.answers)
+            elif frame.type == "propose_intake":
+                await self.propose_intake(frame.conv, frame.fields)
         except Gone:
             await self.peer.send({"type": "error", "code": "gone", "conv": frame.conv,
                                   "message": "this conversation has ended"})
@@ -275,6 +288,17 @@ class ConsoleConnection:
         await self.audit("classify", cid)
         await self.peer.send({"type": "classified", "conv": cid})
 
+    async def propose_intake(self, cid: str, fields: dict[str, str]) -> None:
+        """Offer the visitor an intake; only their consent, on their own socket, can make one."""
+        try:
+            status = await self.intakes.propose(cid, self.session.username, self.session.display_name, fields)
+        except Malformed:
+            status = "invalid"
+        if status != "ok":
+            await self.peer.send({"type": "propose_failed", "conv": cid, "reason": status})
+            return
+        await self.audit("propose_intake", cid)
+
     async def take(self, cid: str) -> None:
         if not await asyncio.shield(self._take_and_announce(cid)):
             await self.peer.send({"type": "take_failed", "conv": cid})
@@ -353,6 +377,8 @@ class ConsoleConnection:
             link = self.by_channel.get(channel)
             if link is not None:
                 await link.on_event(event)
+                if event.get("kind") == "proposal":
+                    await self.send_proposal(link.cid)
             if channel in self.by_notes_channel:
                 await self.send_notes(self.by_notes_channel[channel])
             if channel == self.staff_channel:

@@ -1,4 +1,6 @@
-"""The visitor's WebSocket: queue position, messages both ways, typing, delivery, ending, return codes."""
+"""The visitor's WebSocket: queue position, messages both ways, typing, delivery, ending, return codes,
+and the intake consent card (consenting, declining, withdrawing: only ever here, in the visitor's own
+session)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from app.errors import (
     ServiceError,
 )
 from app.i18n import N_
+from app.intake.consent import AFTER_SENT, IntakeFlow
 from app.security import origin_allowed
 from app.services import Services
 
@@ -70,6 +73,8 @@ class VisitorConnection:
         self.link = ConversationLink(services.store, services.relay, cid, "visitor", peer.send,
                                      last_id)
         self.last_state: dict[str, Any] = {}
+        self.intakes = IntakeFlow(services)
+        self.last_proposal: dict[str, Any] = {}
         peer.explain = lambda error: services.text(lang, MESSAGES.get(error.code, MESSAGES["bad_input"]))
 
     async def send_state(self, subscription: Subscription) -> None:
@@ -107,10 +112,37 @@ class VisitorConnection:
             elif frame.type == "code":
                 await self.check_rate()  # each code costs a slow hash
                 await self.give_code()
+            elif frame.type in ("consent", "decline", "withdraw"):
+                await self.check_rate()
+                await self.answer_proposal(frame)
         except Gone:
             raise sockets.Closing(CLOSE_GONE) from None
         except ServiceError as error:
             await self.peer.refuse(error, client_id=frame.client_id)
+
+    async def answer_proposal(self, frame: Frame) -> None:
+        """Consent, "no thanks" or withdrawal, bound to this session's conversation and its proposal."""
+        intakes = self.intakes
+        if frame.type == "consent":
+            await intakes.consent(self.cid, self.lang, frame.proposal_id, frame.fields)
+            await self.peer.send({"type": "intake", "id": frame.proposal_id, "status": "consented"})
+        elif frame.type == "decline":
+            await intakes.decline(self.cid, frame.proposal_id)
+        elif await intakes.withdraw(self.cid, frame.proposal_id):
+            await self.peer.send({"type": "intake", "id": frame.proposal_id, "status": "withdrawn"})
+        else:
+            await self.peer.send({"type": "intake", "id": frame.proposal_id, "status": "sent",
+                                  "message": self.services.text(self.lang, AFTER_SENT)})
+
+    async def send_proposal(self) -> None:
+        """The conversation's intake proposal, when it changed: the card while open, else its outcome."""
+        proposal = await self.intakes.get(self.cid)
+        if proposal is None:
+            return
+        frame = self.intakes.visitor_frame(proposal, self.lang)
+        if {**frame, "expires_in": 0} != {**self.last_proposal, "expires_in": 0}:
+            self.last_proposal = frame
+            await self.peer.send(frame)
 
     async def give_code(self) -> None:
         """A return code for this conversation, shown once; it replaces any earlier one."""
@@ -143,6 +175,8 @@ class VisitorConnection:
                 raise sockets.Closing(CLOSE_REPLACED)  # reopened with its code elsewhere
             if event.get("kind") in ("state", "resync"):
                 await self.send_state(subscription)
+            if event.get("kind") in ("proposal", "resync"):
+                await self.send_proposal()
             await self.link.on_event(event)
 
 
@@ -175,6 +209,7 @@ async def endpoint(websocket: WebSocket) -> None:
                 await connection.send_state(subscription)
                 await connection.link.catch_up()
                 await connection.link.send_delivery()
+                await connection.send_proposal()
                 await services.store.touch(cid)
                 await sockets.serve(peer, connection.handle,
                                     lambda: connection.pump(subscription))

@@ -1,5 +1,6 @@
 // The counselor's console: the live queue, taking chats, several chats at once, letters,
-// unread counts with a sound, canned responses, private notes, handing over, own status, classification.
+// unread counts with a sound, canned responses, private notes, handing over, own status, classification,
+// proposing an intake (the visitor alone answers it) and sharing help after "no thanks".
 "use strict";
 
 (function () {
@@ -87,6 +88,7 @@
     pane.querySelector(".end-chat").addEventListener("click", () => send({ type: "end", conv }));
     pane.querySelector(".handover").hidden = letter;
     pane.querySelector(".notes").hidden = letter;
+    pane.querySelector(".intake").hidden = letter;
     wireExtras(entry);
     chats.set(conv, entry);
     label(entry);
@@ -226,6 +228,22 @@
       send({ type: "note", conv, text });
       noteBox.value = "";
     });
+    const intake = pane.querySelector("form.intake-form");
+    intake.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const value = (name) => intake.querySelector(name).value.trim();
+      send({ type: "propose_intake", conv, kind: value(".intake-kind"), kind_text: value(".intake-kind-text"),
+        note: value(".intake-note"), summary: value(".intake-summary"), risk_notes: value(".intake-risk") });
+    });
+    pane.querySelector(".share-resources").addEventListener("click", (event) => {
+      // One tap: the help text in the visitor's language, sent as a message.
+      const text = event.target.dataset.text;
+      if (!text || entry.ended) return;
+      event.target.hidden = true;
+      const clientId = newClientId();
+      entry.pending.set(clientId, { text, item: addItem(entry, "mine", text, strings.you) });
+      send({ type: "msg", conv, text, client_id: clientId });
+    });
     const classify = pane.querySelector("form.classify");
     classify.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -255,6 +273,18 @@
       item.appendChild(body);
     }
     entry.pane.querySelector(".note-list").appendChild(item);
+  }
+
+  function onProposal(frame) {
+    const entry = chats.get(frame.conv);
+    if (!entry) return;
+    const status = entry.pane.querySelector(".intake-status");
+    status.textContent = strings["intake_" + frame.status] || "";
+    status.hidden = !status.textContent;
+    entry.pane.querySelector("form.intake-form").hidden = frame.status === "open" || frame.status === "consented";
+    const share = entry.pane.querySelector(".share-resources");
+    share.dataset.text = frame.resources || "";
+    share.hidden = !frame.resources;
   }
 
   function onClassified(frame, saved) {
@@ -467,6 +497,8 @@
       case "requeued": removeChat(frame.conv); return notice(strings.requeued);
       case "transfer_failed": return notice(strings.transfer_failed);
       case "note": return onNote(frame);
+      case "proposal": return onProposal(frame);
+      case "propose_failed": return notice(strings.propose_failed);
       case "classified": return onClassified(frame, true);
       case "classify_failed": return onClassified(frame, false);
       case "status": $("my-status").value = frame.status; return undefined;

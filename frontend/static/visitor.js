@@ -1,5 +1,6 @@
 // The visitor's chat: start, reconnect with backoff, resend safely, never send a draft;
-// return codes (shown once, never stored) and messages left when nobody can answer.
+// return codes (shown once, never stored), messages left when nobody can answer, and the
+// intake offer (consent card): only the visitor's own "Send" says yes.
 "use strict";
 
 (function () {
@@ -30,6 +31,9 @@
     ended: false,
     lastTypingSent: 0,
     typingTimer: null,
+    messages: [], // {id, text, who}: the chat's messages, for choosing what goes with an intake
+    proposal: null, // the intake offer shown in the consent card (id), if any
+    consenting: false, // a consent / decline / withdraw is on its way
   };
 
   function compareIds(a, b) {
@@ -168,8 +172,10 @@
       setTick(item, strings.sent);
       state.mine.set(frame.id, item);
       markDelivered();
+      addMessage(frame.id, frame.text, strings.you);
     } else if (frame.kind === "msg") {
       addItem("theirs", frame.text, state.counselor || strings.counselor);
+      addMessage(frame.id, frame.text, state.counselor || strings.counselor);
       show($("typing"), "");
       send({ type: "seen", id: frame.id });
     } else if (frame.kind === "join") {
@@ -183,7 +189,174 @@
     }
   }
 
+  // The intake offer -----------------------------------------------------------------------
+  function addMessage(id, text, who) {
+    state.messages.push({ id, text, who });
+    if (state.proposal) addChoice({ id, text, who });
+  }
+
+  function addChoice(message) {
+    const item = document.createElement("li");
+    item.className = "consent-message";
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = message.id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = message.who + ": ";
+    label.append(box, who, document.createTextNode(message.text));
+    item.appendChild(label);
+    $("consent-messages").appendChild(item);
+  }
+
+  function showCard(frame) {
+    const isNew = state.proposal !== frame.id;
+    state.proposal = frame.id;
+    state.consenting = false;
+    $("consent-kind").textContent = fill(strings.consent_kind, { kind: frame.kind_text });
+    show($("consent-note"), frame.note);
+    const text = $("consent-text");
+    text.replaceChildren();
+    for (const paragraph of frame.text) {
+      const p = document.createElement("p");
+      p.textContent = paragraph;
+      text.appendChild(p);
+    }
+    const expires = document.createElement("p");
+    expires.className = "hint";
+    expires.textContent = fill(strings.consent_expires, { minutes: Math.max(1, Math.round(frame.expires_in / 60)) });
+    text.appendChild(expires);
+    if (isNew) {
+      $("consent-form").reset(); // an unticked box, every time: the yes is the visitor's own
+      $("consent-messages").replaceChildren();
+      for (const message of state.messages) addChoice(message);
+      shareChanged();
+      contactChanged();
+    }
+    $("consent-form").hidden = false;
+    show($("consent-outcome"), "");
+    show($("consent-error"), "");
+    $("consent-withdraw").hidden = true;
+    if ($("consent-card").hidden) {
+      $("consent-card").hidden = false;
+      $("consent-title").focus();
+    }
+  }
+
+  function closeCard(note) {
+    state.proposal = null;
+    state.consenting = false;
+    $("consent-card").hidden = true;
+    $("consent-messages").replaceChildren();
+    $("consent-form").reset();
+    if (note) addItem("event", note);
+  }
+
+  // Consented: the form goes (with what was typed in it); the visitor may still take it back.
+  function showConsented(id) {
+    state.proposal = id;
+    state.consenting = false;
+    $("consent-form").reset();
+    $("consent-form").hidden = true;
+    $("consent-card").hidden = false;
+    show($("consent-outcome"), strings.consent_sent);
+    $("consent-withdraw").hidden = false;
+  }
+
+  function onProposal(frame) {
+    if (frame.status === "open") return showCard(frame);
+    if (frame.status === "consented") return showConsented(frame.id);
+    const notes = { declined: strings.consent_declined, withdrawn: strings.consent_withdrawn,
+      expired: strings.consent_expired };
+    return closeCard(state.proposal === frame.id ? notes[frame.status] : ""); // not again after a reload
+  }
+
+  function onIntake(frame) {
+    state.consenting = false;
+    if (frame.status === "consented") return showConsented(frame.id);
+    if (frame.status === "withdrawn") return closeCard(strings.consent_withdrawn);
+    $("consent-withdraw").hidden = true; // already sent: how to reach Nexus about it
+    return show($("consent-outcome"), frame.message);
+  }
+
+  function shareChanged() {
+    $("consent-messages").hidden = !$("consent-share-chosen").checked;
+  }
+
+  function contactChanged() {
+    $("consent-phone-fields").hidden = !$("consent-contact-phone").checked;
+  }
+
+  // Only a first check, for a quicker answer: the server checks everything again.
+  function luhnOk(digits) {
+    let sum = 0;
+    for (let i = 0; i < digits.length; i += 1) {
+      let value = Number(digits[i]) * (i % 2 === 0 ? 2 : 1);
+      if (value > 9) value -= 9;
+      sum += value;
+    }
+    return sum % 10 === 0;
+  }
+
+  function pnrLooksRight(value) {
+    const match = /^(\d{2})?(\d{6})[-+]?(\d{4})$/.exec(value.replace(/\s/g, ""));
+    return Boolean(match) && luhnOk(match[2] + match[3]);
+  }
+
+  function consentFrame() {
+    const name = $("consent-name").value.trim();
+    const pnr = $("consent-pnr").value.trim();
+    const byPhone = $("consent-contact-phone").checked;
+    const phone = $("consent-phone").value.trim();
+    const share = document.querySelector("input[name=consent-share]:checked").value;
+    const chosen = Array.from(document.querySelectorAll(".consent-message input:checked"), (box) => box.value);
+    if (!$("consent-confirm").checked) throw new Error(strings.consent_need_confirm);
+    if (!name) throw new Error(strings.consent_need_name);
+    if (pnr && !pnrLooksRight(pnr)) throw new Error(strings.consent_bad_pnr);
+    if (byPhone && !phone) throw new Error(strings.consent_need_phone);
+    if (share === "chosen" && !chosen.length) throw new Error(strings.consent_need_messages);
+    return {
+      type: "consent", proposal_id: state.proposal, address_as: name, personnummer: pnr,
+      contact: byPhone ? "phone" : "office", phone: byPhone ? phone : "",
+      safe_times: byPhone ? $("consent-times").value.trim() : "",
+      messages: share === "chosen" ? chosen : share, confirmed: true,
+    };
+  }
+
+  function sendConsent(event) {
+    event.preventDefault();
+    if (!state.proposal || state.consenting) return;
+    show($("consent-error"), "");
+    let frame;
+    try {
+      frame = consentFrame();
+    } catch (error) {
+      show($("consent-error"), error.message);
+      return;
+    }
+    state.consenting = true;
+    if (!send(frame)) {
+      state.consenting = false;
+      show($("consent-error"), strings.failed);
+    }
+  }
+
+  function answerProposal(type) {
+    if (!state.proposal || state.consenting) return;
+    state.consenting = true;
+    if (!send({ type, proposal_id: state.proposal })) {
+      state.consenting = false;
+      show($("consent-error"), strings.failed);
+    }
+  }
+
   function onError(frame) {
+    if (state.consenting) { // the answer to a consent, "no thanks" or withdrawal
+      state.consenting = false;
+      const shown = $("consent-form").hidden ? $("consent-outcome") : $("consent-error");
+      return show(shown, frame.code === "not_allowed" ? strings.consent_closed : strings.consent_refused);
+    }
     show($("chat-error"), frame.message);
     // The refused message goes back into the box, so nothing written is lost.
     const index = frame.client_id
@@ -212,6 +385,8 @@
         return undefined;
       case "error": return onError(frame);
       case "code": return showCode(frame.code, frame.expires_in_days);
+      case "proposal": return onProposal(frame);
+      case "intake": return onIntake(frame);
       default: return undefined;
     }
   }
@@ -388,6 +563,15 @@
       if (!send({ type: "code" })) show($("chat-error"), strings.failed);
     });
     $("code-done").addEventListener("click", hideCode);
+    $("consent-form").addEventListener("submit", sendConsent);
+    $("consent-decline").addEventListener("click", () => answerProposal("decline"));
+    $("consent-withdraw").addEventListener("click", () => answerProposal("withdraw"));
+    for (const input of document.querySelectorAll("input[name=consent-share]")) {
+      input.addEventListener("change", shareChanged);
+    }
+    for (const input of document.querySelectorAll("input[name=consent-contact]")) {
+      input.addEventListener("change", contactChanged);
+    }
     $("composer").addEventListener("submit", submit);
     $("message").addEventListener("input", typed);
     $("message").addEventListener("keydown", (event) => {
