@@ -44,7 +44,7 @@ class Settings:
     redis_durable_url: str = setting(
         "REDIS_DURABLE_URL",
         "",
-        "Durable Redis (staff accounts; later audit log, intakes, bookings, counters). "
+        "Durable Redis (staff accounts, audit log, opening hours, canned responses, intakes, counters). "
         "Empty: the same server as REDIS_URL.",
     )
     redis_max_connections: int = setting(
