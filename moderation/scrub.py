@@ -172,7 +172,8 @@ _PLATE = re.compile(
 _AFTER_PLATE_NOT = re.compile(r"^\s*(?:kr\b|kronor|%|:-|procent)", re.IGNORECASE)
 
 
-def _luhn_ok(digits: str) -> bool:
+def luhn_ok(digits: str) -> bool:
+    """The Luhn check over a personnummer's 10 digits (the last is the check digit)."""
     total = 0
     for i, ch in enumerate(digits):
         n = int(ch) * (2 if i % 2 == 0 else 1)
@@ -195,7 +196,7 @@ def _is_personnummer(m: re.Match[str]) -> bool:
     years = [int(m["century"]) * 100 + yy] if m["century"] else [1900 + yy, 2000 + yy]
     if not any(_valid_date(y, mm, dd) for y in years):
         return False
-    return _luhn_ok(m["yy"] + m["mm"] + m["dd"] + m["serial"])
+    return luhn_ok(m["yy"] + m["mm"] + m["dd"] + m["serial"])
 
 
 def _phone_digits_ok(candidate: str, after: str) -> bool:

@@ -37,6 +37,7 @@ import phonenumbers
 from app.chat.protocol import STREAM_ID
 from app.chat.store import Entry
 from app.errors import Malformed
+from moderation.scrub import luhn_ok
 
 KINDS = ("assessment", "protected_housing", "other")
 CONTACT_METHODS = ("phone", "office")
@@ -44,15 +45,6 @@ MAX_NAME = 100
 MAX_SAFE_TIMES = 300
 MAX_CHOSEN = 1000
 PERSONNUMMER = re.compile(r"^(\d{2})?(\d{6})([-+]?)(\d{4})$")
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn check over 10 digits (the last is the check digit)."""
-    total = 0
-    for position, char in enumerate(digits):
-        value = int(char) * (2 if position % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def personnummer(value: str, today: date | None = None) -> str:
