@@ -27,7 +27,7 @@ from app.keys import Keys
 ACTIONS = frozenset({
     # Sessions.
     "login", "login_failed", "login_locked", "logout", "session_expired",
-    # Conversations. (Revealing a callback number and proposing an intake join with their issues.)
+    # Conversations.
     "take", "transfer", "requeue", "note", "end", "classify", "open_letter",
     # Intake proposals: the counselor proposes; the visitor (actor "visitor") consents or withdraws.
     "propose_intake", "intake_consented", "intake_withdrawn",
@@ -39,6 +39,8 @@ ACTIONS = frozenset({
     # Intake delivery (the worker acts as "system").
     "intake_inboxed", "intake_delivered", "intake_failed", "intake_dead", "intake_retried",
     "intake_viewed", "intake_registered",
+    # Callbacks: revealing a number is allowed only to the counselor holding the claim.
+    "callback_slots", "callback_claim", "callback_release", "callback_reveal", "callback_outcome",
 })
 """Every action the log knows; `record` refuses any other name, so a typo cannot hide one."""
 

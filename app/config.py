@@ -144,6 +144,30 @@ class Settings:
     intake_timeout_seconds: int = setting(
         "INTAKE_TIMEOUT_SECONDS", 10, "Longest one delivery attempt may take (connect, send, answer)."
     )
+    callback_keys: str = setting(
+        "CALLBACK_KEYS", "",
+        "Comma-separated Fernet keys sealing callback bookings (the phone number and the answers) at "
+        "rest; the first seals, all open. Required in production; development derives one from SECRET_KEY.",
+        required_in_production=True,
+    )
+    callback_grace_seconds: int = setting(
+        "CALLBACK_GRACE_SECONDS", 7200,
+        "A callback booking, number and answers included, is deleted this long after its time slot ends, "
+        "whatever happened; a second try must fit within it. Only counters of the outcomes remain.",
+    )
+    callback_caller_id: str = setting(
+        "CALLBACK_CALLER_ID", "",
+        "What the visitor's phone shows when a counselor calls back, as the booking page tells them: "
+        "empty for a withheld number (shown as an unknown or private number), or the number shown.",
+    )
+    callback_booking_closes_minutes: int = setting(
+        "CALLBACK_BOOKING_CLOSES_MINUTES", 15,
+        "A time slot can be booked, moved to or cancelled until this many minutes before it starts.",
+    )
+    callback_bookings_per_client: int = setting(
+        "CALLBACK_BOOKINGS_PER_CLIENT", 5,
+        "Callback bookings one client may try per hour (each number may also be booked only twice a day).",
+    )
     audit_retention_days: int = setting(
         "AUDIT_RETENTION_DAYS", 1095,
         "How long audit-log entries are kept. Default three years: several of the twice-yearly "
@@ -256,6 +280,8 @@ def validate(settings: Settings) -> None:
         "letter_reply_days",
         "letter_queue_threshold",
         "letters_max",
+        "callback_grace_seconds",
+        "callback_bookings_per_client",
         "intake_max_attempts",
         "intake_retry_base_seconds",
         "intake_retry_max_seconds",
@@ -278,11 +304,16 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"TIMEZONE {settings.timezone!r} is not a known time zone") from None
     if not settings.neutral_site_url.startswith("https://"):
         raise ConfigError("NEUTRAL_SITE_URL must be an https:// address")
-    for key in filter(None, (k.strip() for k in settings.intake_keys.split(","))):
-        try:
-            Fernet(key.encode())
-        except ValueError:
-            raise ConfigError("INTAKE_KEYS must be Fernet keys (32 url-safe base64 bytes each)") from None
+    for env, configured in (("INTAKE_KEYS", settings.intake_keys), ("CALLBACK_KEYS", settings.callback_keys)):
+        for key in filter(None, (k.strip() for k in configured.split(","))):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise ConfigError(f"{env} must be Fernet keys (32 url-safe base64 bytes each)") from None
+    if settings.callback_booking_closes_minutes < 0:
+        raise ConfigError("CALLBACK_BOOKING_CLOSES_MINUTES cannot be negative")
+    if len(settings.callback_caller_id) > 40:
+        raise ConfigError("CALLBACK_CALLER_ID is a phone number as shown, at most 40 characters")
     _validate_intake_delivery(settings)
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")

@@ -29,6 +29,10 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
     {p}rl:code:{client_hash}   string  return codes one client tried             GUESS_WINDOW_SECONDS
     {p}rl:code:all             string  return codes everyone tried               GLOBAL_GUESS_WINDOW_SECONDS
     {p}rl:letter:{client_hash} string  messages one client left                  LETTER_WINDOW_SECONDS
+    {p}rl:cb:c:{client_hash}   string  callback bookings one client tried        CALLBACK_CLIENT_WINDOW_
+                                                                                 SECONDS
+    {p}rl:cb:n:{number_hash}   string  callback bookings of one phone number     CALLBACK_NUMBER_WINDOW_
+                                       (a keyed hash: never the number)          SECONDS
 
 The conversation TTL is the idle TTL while it runs (refreshed whenever anyone is connected
 or writes) and the retention TTL once it has ended. Set and queue members of a conversation
@@ -68,6 +72,16 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
                                        -> count, per day (Europe/Stockholm)      no conversation id)
     {p}stats:intakes:{day}     hash    intake proposals proposed / consented /    kept (counters only,
                                        declined / withdrawn -> count, per day    no conversation id)
+    {p}cb:slots                zset    callback time slot id -> start (ms)       pruned once past
+    {p}cb:s:{slot}             hash    a slot: start_ms, end_ms, places, booked  its end +
+                                                                                 CALLBACK_GRACE_SECONDS
+    {p}cb:s:{slot}:b           set     the refs of the slot's bookings           the slot's end +
+                                                                                 CALLBACK_GRACE_SECONDS
+    {p}cb:b:{ref}              hash    a booking: slot, state, claim, the change  its slot's end +
+                                       code's keyed hash, the number and answers CALLBACK_GRACE_SECONDS,
+                                       sealed (app/callback/bookings.py)         whatever happened
+    {p}stats:callbacks:{day}   hash    booked / moved / cancelled / reached /    kept (counters only,
+                                       not_reached -> count, per day             no booking ref)
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
@@ -102,6 +116,12 @@ LETTER_WINDOW_SECONDS = 3600
 
 PENDING_LOGIN_SECONDS = 300
 """Time between a correct password and the one-time code (or enrolment) that completes the login."""
+
+CALLBACK_CLIENT_WINDOW_SECONDS = 3600
+"""Callback bookings one client tries are counted over an hour."""
+
+CALLBACK_NUMBER_WINDOW_SECONDS = 86_400
+"""The bookings of one phone number are counted over a day."""
 
 LOGIN_WINDOW_SECONDS = 900
 """Failed logins are counted over 15 minutes, and a locked name stays locked as long."""
@@ -171,6 +191,12 @@ class Keys:
 
     def letters_left(self, client_hash: str) -> str:
         return f"{self.prefix}rl:letter:{client_hash}"
+
+    def callbacks_tried(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:cb:c:{client_hash}"
+
+    def callbacks_of_number(self, number_hash: str) -> str:
+        return f"{self.prefix}rl:cb:n:{number_hash}"
 
     @property
     def staff_online(self) -> str:
@@ -261,6 +287,22 @@ class Keys:
 
     def intake_counts(self, day: str) -> str:
         return f"{self.prefix}stats:intakes:{day}"
+
+    @property
+    def callback_slots(self) -> str:
+        return f"{self.prefix}cb:slots"
+
+    def callback_slot(self, slot_id: str) -> str:
+        return f"{self.prefix}cb:s:{slot_id}"
+
+    def callback_slot_bookings(self, slot_id: str) -> str:
+        return f"{self.callback_slot(slot_id)}:b"
+
+    def callback_booking(self, ref: str) -> str:
+        return f"{self.prefix}cb:b:{ref}"
+
+    def callback_counts(self, day: str) -> str:
+        return f"{self.prefix}stats:callbacks:{day}"
 
     # Channels.
     def conversation_channel(self, cid: str) -> str:

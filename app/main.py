@@ -18,6 +18,8 @@ from starlette.routing import Route, WebSocketRoute
 from app import hours, i18n, log
 from app.assets import Assets
 from app.audit import Audit
+from app.callback.bookings import CallbackBook
+from app.callback.codes import CodeHasher
 from app.chat import sweeper
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
@@ -25,14 +27,17 @@ from app.chat.store import ConversationStore
 from app.config import Settings
 from app.errors import ServiceError
 from app.intake import delivery
-from app.intake.records import IntakeRecords, sealing_keys
+from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
 from app.redis import connect
+from app.sealing import sealing_keys
 from app.security import SecurityHeaders
 from app.services import Services
 from app.staff import (
     accounts_page,
     audit_page,
+    callback_slots_page,
+    callbacks_page,
     canned_page,
     console,
     console_socket,
@@ -48,7 +53,7 @@ from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.staff.totp import Sealer
 from app.templating import Templates
-from app.visitor import chat_socket, pages, quick_exit, returning
+from app.visitor import callback, chat_socket, pages, quick_exit, returning
 from app.visitor.throttle import Throttle
 
 DEV_ACCOUNT = "counselor"
@@ -131,7 +136,11 @@ def create_app(settings: Settings) -> Starlette:
             translations=translations, templates=Templates(translations, assets), assets=assets,
             throttle=Throttle(redis, store, settings.return_guesses_per_minute_global),
             audit=audit,
-            intakes=IntakeRecords(durable, keys, sealing_keys(settings.intake_keys, secret)),
+            intakes=IntakeRecords(durable, keys, intake_sealing(settings.intake_keys, secret)),
+            callbacks=CallbackBook(
+                durable, keys, sealing_keys(settings.callback_keys, secret, "callback bookings"),
+                settings.callback_grace_seconds, settings.callback_booking_closes_minutes),
+            callback_codes=CodeHasher(secret),
         )
         app.state.services = services
         await relay.start()
@@ -172,6 +181,7 @@ def create_app(settings: Settings) -> Starlette:
         *pages.routes,
         *quick_exit.routes,
         *returning.routes,
+        *callback.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
         *canned_page.routes,
@@ -180,6 +190,8 @@ def create_app(settings: Settings) -> Starlette:
         *hours_page.routes,
         *audit_page.routes,
         *intakes_page.routes,
+        *callbacks_page.routes,
+        *callback_slots_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
     return Starlette(

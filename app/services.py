@@ -12,6 +12,8 @@ from babel.support import NullTranslations
 
 from app.assets import Assets
 from app.audit import Audit
+from app.callback.bookings import CallbackBook
+from app.callback.codes import CodeHasher
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
 from app.chat.sockets import HEARTBEAT_SECONDS
@@ -50,6 +52,8 @@ class Services:
     throttle: Throttle
     audit: Audit
     intakes: IntakeRecords
+    callbacks: CallbackBook
+    callback_codes: CodeHasher
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
 from app.config import load_settings
-from app.intake.records import Consent, IntakeRecords, sealing_keys
+from app.intake.records import Consent, IntakeRecords, intake_sealing
 from app.keys import Keys
 from tests.servers import ServerProcess
 
@@ -42,7 +42,7 @@ def records_of(server: ServerProcess, client: aioredis.Redis) -> IntakeRecords:
     """The intake records the server works on (its key prefix and sealing keys)."""
     settings = load_settings(server.env)
     return IntakeRecords(client, Keys.from_settings(settings),
-                         sealing_keys(settings.intake_keys, settings.secret_key))
+                         intake_sealing(settings.intake_keys, settings.secret_key))
 
 
 async def queue_intake(records: IntakeRecords, document: dict[str, Any] | None = None) -> str:

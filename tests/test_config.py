@@ -42,7 +42,7 @@ def test_limits_must_be_positive():
 def test_production_refuses_to_start_without_its_secrets():
     with pytest.raises(ConfigError, match="SECRET_KEY") as error:
         load_settings({"APP_ENV": "production"})
-    assert "OPENING_HOURS" in str(error.value) and "INTAKE_KEYS" in str(error.value)
+    assert all(name in str(error.value) for name in ("OPENING_HOURS", "INTAKE_KEYS", "CALLBACK_KEYS"))
 
 
 def test_production_refuses_a_short_or_placeholder_secret():
@@ -57,15 +57,17 @@ def test_production_refuses_a_short_or_placeholder_secret():
 def test_production_starts_with_its_secrets_and_forces_secure_cookies():
     settings = load_settings({"APP_ENV": "production", "SECRET_KEY": SECRET,
                               "OPENING_HOURS": "mon-fri 08:00-16:00",
-                              "INTAKE_KEYS": Fernet.generate_key().decode()})
+                              "INTAKE_KEYS": Fernet.generate_key().decode(),
+                              "CALLBACK_KEYS": Fernet.generate_key().decode()})
     assert settings.production and settings.secure_cookies
 
 
-def test_intake_keys_must_be_fernet_keys():
-    with pytest.raises(ConfigError, match="INTAKE_KEYS"):
-        load_settings({"INTAKE_KEYS": "not-a-key"})
+@pytest.mark.parametrize("env", ["INTAKE_KEYS", "CALLBACK_KEYS"])
+def test_sealing_keys_must_be_fernet_keys(env):
+    with pytest.raises(ConfigError, match=env):
+        load_settings({env: "not-a-key"})
     two = f"{Fernet.generate_key().decode()}, {Fernet.generate_key().decode()}"
-    assert load_settings({"INTAKE_KEYS": two}).intake_keys == two
+    assert getattr(load_settings({env: two}), env.lower()) == two
 
 
 def test_unknown_environment_is_refused():

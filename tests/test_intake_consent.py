@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from app.config import load_settings
 from app.errors import Malformed
 from app.intake.document import personnummer, safe_phone
-from app.intake.records import IntakeRecords, sealing_keys
+from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
 from tests.clients import Socket, is_entry, staff_http, taken_chat
 from tests.clients import counselor as console
@@ -37,7 +37,7 @@ async def server_records(server: ServerProcess, redis_url: str) -> AsyncIterator
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
         yield IntakeRecords(client, Keys.from_settings(settings),
-                            sealing_keys(settings.intake_keys, settings.secret_key))
+                            intake_sealing(settings.intake_keys, settings.secret_key))
     finally:
         await client.aclose()
 

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
 from app.config import ConfigError, load_settings
-from app.intake.records import IntakeRecords, sealing_keys
+from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
 from tests.clients import staff_http
 from tests.intake_receiver import DOCUMENT, HANG, Receiver, intake_settings, queue_intake, records_of, until
@@ -211,7 +211,7 @@ async def test_a_record_sealed_with_a_retired_key_ends_among_the_dead_letters(st
     server = start_server(**http_settings(receiver, INTAKE_MAX_ATTEMPTS="2"))
     prefix = server.env["KEY_PREFIX"]
     retired = IntakeRecords(client, Keys.from_settings(load_settings({"KEY_PREFIX": prefix})),
-                            sealing_keys(Fernet.generate_key().decode(), "s" * 40))
+                            intake_sealing(Fernet.generate_key().decode(), "s" * 40))
     intake_id = await queue_intake(retired)
 
     async def dead() -> bool:

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
 from app.config import load_settings
-from app.intake.records import Consent, IntakeRecords, sealing_keys
+from app.intake.records import Consent, IntakeRecords, intake_sealing
 from app.keys import Keys
 from tests.redis_scan import dump
 
@@ -30,7 +30,7 @@ async def records(redis_url):
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     prefix = f"in{secrets.token_hex(4)}:"
     keys = Keys.from_settings(load_settings({"KEY_PREFIX": prefix}))
-    yield IntakeRecords(client, keys, sealing_keys(Fernet.generate_key().decode(), "s" * 40))
+    yield IntakeRecords(client, keys, intake_sealing(Fernet.generate_key().decode(), "s" * 40))
     await client.aclose()
 
 
@@ -59,9 +59,9 @@ async def test_keys_rotate_new_first_old_still_opens(redis_url):
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"in{secrets.token_hex(4)}:"}))
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    before = IntakeRecords(client, keys, sealing_keys(old, "s" * 40))
+    before = IntakeRecords(client, keys, intake_sealing(old, "s" * 40))
     intake_id = await before.create(DOCUMENT, consent(), kind="assessment", counselor="anna", proposal_id="p")
-    after = IntakeRecords(client, keys, sealing_keys(f"{new},{old}", "s" * 40))
+    after = IntakeRecords(client, keys, intake_sealing(f"{new},{old}", "s" * 40))
     assert await after.document(intake_id) == DOCUMENT
     await after.purge(intake_id)
     await client.aclose()

@@ -118,7 +118,8 @@ def test_without_required_totp_a_password_is_enough_but_never_in_production(star
     assert response.status_code == 303 and "nexus_staff=" in response.headers.get("set-cookie", "")
     with pytest.raises(ConfigError, match="STAFF_TOTP_REQUIRED"):
         load_settings({"APP_ENV": "production", "SECRET_KEY": "k" * 40, "OPENING_HOURS": "always",
-                       "INTAKE_KEYS": Fernet.generate_key().decode(), "STAFF_TOTP_REQUIRED": "false"})
+                       "INTAKE_KEYS": Fernet.generate_key().decode(),
+                       "CALLBACK_KEYS": Fernet.generate_key().decode(), "STAFF_TOTP_REQUIRED": "false"})
 
 
 def without_csrf(html: str) -> str:

@@ -17,6 +17,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "frontend" / "templates"
 PAGES = [
     ("landing", "/", False, 'id="start-chat"'),
     ("safety", "/safety", False, 'id="safety-title"'),
+    ("callback booking", "/callback", False, 'href="/callback/change"'),
+    ("callback change", "/callback/change", False, 'id="open-booking"'),
     ("staff login", "/staff", False, 'id="password"'),
     ("staff console", "/staff", True, 'id="me"'),
     ("exit", "/exit", False, ""),

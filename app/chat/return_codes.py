@@ -38,8 +38,8 @@ def display(code: str) -> str:
     return " ".join(code[i:i + GROUP] for i in range(0, DIGITS, GROUP))
 
 
-def normalize(text: str) -> str | None:
-    """The digits of a typed code, or None when it cannot be a code.
+def normalize(text: str, length: int = DIGITS) -> str | None:
+    """The digits of a typed code of `length` digits, or None when it cannot be one.
 
     Spaces and dashes are ignored, and digits of any script count (a visitor may type
     Arabic-Indic or full-width digits on their phone's keyboard).
@@ -52,7 +52,7 @@ def normalize(text: str) -> str | None:
         if value is None:
             return None
         digits.append(str(value))
-    return "".join(digits) if len(digits) == DIGITS else None
+    return "".join(digits) if len(digits) == length else None
 
 
 class CodeHasher:

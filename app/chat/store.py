@@ -503,9 +503,12 @@ class ConversationStore:
         """Keyed hash of a session token, so a copy of Redis holds no usable token."""
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()[:40]
 
+    def keyed_hash(self, kind: str, value: str) -> str:
+        """Keyed hash of a client's address or a phone number: a counter's name, never the value."""
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def client_hash(self, address: str) -> str:
-        """Keyed hash of a client's address: a rate-limit counter's name, never the address."""
-        return hmac.new(self._secret, b"client:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+        return self.keyed_hash("client", address)
 
     @staticmethod
     def new_token() -> str:

@@ -32,8 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import phonenumbers
-
+from app import phone
 from app.chat.protocol import STREAM_ID
 from app.chat.store import Entry
 from app.errors import Malformed
@@ -77,13 +76,10 @@ def personnummer(value: str, today: date | None = None) -> str:
 
 def safe_phone(value: str) -> str:
     """A phone number valid in Sweden (or with a country code), in E.164, or `Malformed`."""
-    try:
-        number = phonenumbers.parse(value, "SE")
-    except phonenumbers.NumberParseException:
-        raise Malformed("phone is not valid") from None
-    if not phonenumbers.is_valid_number(number):
+    number = phone.normalise(value)
+    if number is None:
         raise Malformed("phone is not valid")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def _text(data: dict[str, Any], name: str, limit: int) -> str:

@@ -7,14 +7,11 @@ Fernet under INTAKE_KEYS; the hash beside it holds only ids, times and states. C
 a record also queues it for delivery, in the same transaction. After delivery and
 acknowledgement `purge` removes every trace of it.
 
-Key rotation: INTAKE_KEYS is a comma-separated list of Fernet keys; the first seals, every
-one opens (MultiFernet). Put a new key first, and drop an old one once no undelivered
-intake was sealed with it (intakes live only until delivered, so that is soon).
+Key rotation: see `app/sealing.py`; intakes live only until delivered, so an old key can go soon.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import time
@@ -22,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from cryptography.fernet import Fernet, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import MultiFernet
 
 from app.keys import Keys
+from app.sealing import sealing_keys
 
 
 @dataclass(frozen=True)
@@ -43,13 +39,9 @@ class Consent:
             raise ValueError("an intake needs a complete consent record")
 
 
-def sealing_keys(configured: str, secret_key: str) -> MultiFernet:
-    """INTAKE_KEYS when set; in development, one derived from SECRET_KEY (never stored)."""
-    if configured:
-        return MultiFernet([Fernet(key.strip().encode()) for key in configured.split(",") if key.strip()])
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"nexus intake records").derive(secret_key.encode())
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+def intake_sealing(configured: str, secret_key: str) -> MultiFernet:
+    """The keys intakes are sealed with: INTAKE_KEYS, or in development one derived from SECRET_KEY."""
+    return sealing_keys(configured, secret_key, "intake records")
 
 
 class IntakeRecords:

@@ -31,6 +31,10 @@ CANNED_MANAGE = "canned.manage"
 HOURS_MANAGE = "hours.manage"
 AUDIT_READ = "audit.read"
 ACCOUNTS_MANAGE = "accounts.manage"
+CALLBACKS = "callbacks"
+"""See the day's callbacks, claim one, reveal its number (while holding the claim), record the outcome."""
+CALLBACK_SLOTS = "callbacks.slots"
+"""Open, resize and remove callback time slots; release a colleague's claim."""
 INTAKE = "intake"
 """View, print and mark registered the intakes waiting in the inbox; see and retry dead letters.
 Supervisors only: an intake names the visitor, so it is shown to as few people as will do."""
@@ -38,8 +42,9 @@ SESSION = "session"
 """Anything a logged-in staff member may do with their own session: log out, enrol TOTP."""
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "counselor": frozenset({SESSION, CHAT}),
-    "supervisor": frozenset({SESSION, CHAT, CANNED_MANAGE, HOURS_MANAGE, AUDIT_READ, INTAKE}),
+    "counselor": frozenset({SESSION, CHAT, CALLBACKS}),
+    "supervisor": frozenset({SESSION, CHAT, CALLBACKS, CALLBACK_SLOTS, CANNED_MANAGE, HOURS_MANAGE,
+                             AUDIT_READ, INTAKE}),
     "admin": frozenset({SESSION, ACCOUNTS_MANAGE}),
 }
 
@@ -53,6 +58,8 @@ MESSAGE_PERMISSIONS: dict[str, str] = {
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/staff", N_("Console"), CHAT),
+    ("/staff/callbacks", N_("Callbacks"), CALLBACKS),
+    ("/staff/callbacks/slots", N_("Call times"), CALLBACK_SLOTS),
     ("/staff/accounts", N_("Accounts"), ACCOUNTS_MANAGE),
     ("/staff/canned", N_("Canned responses"), CANNED_MANAGE),
     ("/staff/hours", N_("Opening hours"), HOURS_MANAGE),

@@ -52,6 +52,9 @@ ACTION_LABELS = {
     "intake_failed": N_("Failed to deliver an intake"), "intake_dead": N_("Gave up delivering an intake"),
     "intake_retried": N_("Retried a dead intake"), "intake_viewed": N_("Viewed an intake"),
     "intake_registered": N_("Marked an intake registered"),
+    "callback_slots": N_("Changed the call times"), "callback_claim": N_("Took a callback"),
+    "callback_release": N_("Let go of a callback"), "callback_reveal": N_("Showed a callback number"),
+    "callback_outcome": N_("Recorded a callback's outcome"),
 }
 """Plain words for the actions; an action without a label is shown by its name."""
 

@@ -22,7 +22,8 @@ from app.staff import access
 LANGUAGE_COOKIE = "lang"
 CHAT_STORAGE_KEY = "nx-chat"
 """The sessionStorage key of the visitor's chat token: one name for visitor.js and quick-exit.js."""
-RETURN_PATHS = ("/", "/safety", "/staff", *(path for path, _, _ in access.NAV))
+RETURN_PATHS = ("/", "/safety", "/callback", "/callback/change", "/staff",
+                *(path for path, _, _ in access.NAV))
 """Where the language switch may send the visitor or staff member back to (never any other
 address from the form)."""
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))

@@ -1,4 +1,4 @@
-"""Counting anonymous clients' attempts (return codes, letters) without keeping their addresses.
+"""Counting anonymous clients' attempts (return codes, letters, callbacks) without keeping their addresses.
 
 A client is named by a keyed hash of its address (an IPv6 address by its /64 network, which
 one subscriber usually holds whole); the hash is only the name of a counter that expires
@@ -16,7 +16,13 @@ from starlette.requests import Request
 
 from app.chat.store import ConversationStore
 from app.errors import TooManyAttempts
-from app.keys import GLOBAL_GUESS_WINDOW_SECONDS, GUESS_WINDOW_SECONDS, LETTER_WINDOW_SECONDS
+from app.keys import (
+    CALLBACK_CLIENT_WINDOW_SECONDS,
+    CALLBACK_NUMBER_WINDOW_SECONDS,
+    GLOBAL_GUESS_WINDOW_SECONDS,
+    GUESS_WINDOW_SECONDS,
+    LETTER_WINDOW_SECONDS,
+)
 
 GUESSES_PER_CLIENT = 10
 """Return codes one client may try per GUESS_WINDOW_SECONDS: plenty for typos, useless for
@@ -24,6 +30,10 @@ guessing (10**16 codes)."""
 
 LETTERS_PER_CLIENT = 3
 """Messages one client may leave per LETTER_WINDOW_SECONDS."""
+
+BOOKINGS_PER_NUMBER = 2
+"""Callbacks one phone number may be booked for per CALLBACK_NUMBER_WINDOW_SECONDS: enough to book
+again after a cancellation, too few to flood someone's phone with our calls."""
 
 _COUNT = """
 -- KEYS: counters (one or two); ARGV: limit and window of each. Returns the seconds to wait
@@ -54,6 +64,7 @@ class Throttle:
     """Per-client and global limits for the visitor's anonymous HTTP endpoints."""
 
     def __init__(self, redis: aioredis.Redis, store: ConversationStore, guesses_per_minute: int) -> None:
+        self.redis = redis
         self.store = store
         self.keys = store.keys
         self.guesses_per_minute = guesses_per_minute
@@ -77,3 +88,21 @@ class Throttle:
         """Count one letter; `TooManyAttempts` past the client's limit."""
         client = self.store.client_hash(client_address(request))
         await self._check([(self.keys.letters_left(client), LETTERS_PER_CLIENT, LETTER_WINDOW_SECONDS)])
+
+    async def callback_booking(self, request: Request, per_client: int) -> None:
+        """Count one callback booking tried; `TooManyAttempts` past the client's limit."""
+        client = self.store.client_hash(client_address(request))
+        await self._check([(self.keys.callbacks_tried(client), per_client, CALLBACK_CLIENT_WINDOW_SECONDS)])
+
+    async def number_may_book(self, number: str) -> None:
+        """`TooManyAttempts` when this number has been booked BOOKINGS_PER_NUMBER times today."""
+        key = self.keys.callbacks_of_number(self.store.keyed_hash("number", number))
+        booked = int(await self.redis.get(key) or 0)
+        if booked >= BOOKINGS_PER_NUMBER:
+            raise TooManyAttempts(max(1, int(await self.redis.ttl(key))))
+
+    async def number_booked(self, number: str) -> None:
+        """Count one booking of this number (the count's name is a keyed hash, never the number)."""
+        key = self.keys.callbacks_of_number(self.store.keyed_hash("number", number))
+        # Counted only once booked (a refused try is not a booking); the limit is checked before.
+        await self._count(keys=[key], args=[BOOKINGS_PER_NUMBER, CALLBACK_NUMBER_WINDOW_SECONDS])

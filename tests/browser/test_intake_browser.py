@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from playwright.sync_api import Page, expect
 
 from app.config import load_settings
-from app.intake.records import IntakeRecords, sealing_keys
+from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
 from tests.browser.conftest import (
     DESKTOP,
@@ -50,7 +50,7 @@ def intake_documents(server: ServerProcess, redis_url: str) -> list[dict[str, An
 
     async def opened() -> list[dict[str, Any]]:
         client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-        records = IntakeRecords(client, keys, sealing_keys(settings.intake_keys, settings.secret_key))
+        records = IntakeRecords(client, keys, intake_sealing(settings.intake_keys, settings.secret_key))
         try:
             found = [await records.document(name) for name in names]
         finally:

@@ -1,0 +1,1 @@
+"""Anonymous callback booking: time slots staff open, bookings visitors make, calls staff make."""
