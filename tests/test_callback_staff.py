@@ -54,8 +54,8 @@ async def test_only_one_counselor_gets_a_callback_and_only_they_see_the_answers(
         winner, loser = (anna, ben) if notice(claims[0]) == "claimed" else (ben, anna)
         mine = (await winner.get(f"/staff/callbacks?day={day_of_tomorrow()}")).text
         theirs = (await loser.get(f"/staff/callbacks?day={day_of_tomorrow()}")).text
-        assert "Kanelbulle" in mine and "Mira" in mine and "do NOT leave one" in mine
-        assert "Kanelbulle" not in theirs and "taken by" in theirs
+        assert "Kanelbulle" in mine and "Mira" in mine and "lämna INTE något" in mine
+        assert "Kanelbulle" not in theirs and "tagen av" in theirs
         assert "555 12 34" not in mine and "5551234" not in mine  # the number is never in the page
     claims = [
         e
@@ -102,7 +102,7 @@ async def test_outcomes_delete_the_number_at_once_and_survive_only_as_counters(s
         await act(anna, csrf, "claim", ref)
         assert notice(await act(anna, csrf, "outcome", ref, outcome="retry", retry_minutes="15")) == "retry"
         page = (await anna.get(f"/staff/callbacks?day={day_of_tomorrow()}")).text
-        assert "second try at" in page
+        assert "andra försök kl." in page
         again = await act(anna, csrf, "outcome", ref, outcome="retry", retry_minutes="15")
         assert notice(again) == "no_more_tries"
         assert notice(await act(anna, csrf, "outcome", ref, outcome="maybe")) == "bad_input"
@@ -163,9 +163,9 @@ async def test_supervisors_open_and_change_times_and_counselors_cannot(server):
                 "places": "2",
             },
         )
-        assert wrong.status_code == 400 and "Choose a first and a last day" in wrong.text
+        assert wrong.status_code == 400 and "Välj en första och en sista dag" in wrong.text
         page = (await boss.get("/staff/callbacks/slots")).text
-        assert len(re.findall(r'data-slot="(\d+)"', page)) == 3 and "0 of 5 places booked" in page
+        assert len(re.findall(r'data-slot="(\d+)"', page)) == 3 and "0 av 5 platser bokade" in page
     await book(server, booking(slots[1]))
     async with staff_http(server, "supervisor") as (boss, _, csrf):
         refused = await boss.post(

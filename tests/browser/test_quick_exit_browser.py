@@ -212,7 +212,7 @@ def test_shift_presses_more_than_five_seconds_apart_do_not_add_up(site, new_cont
 def test_the_exit_works_without_javascript_and_comes_first(site, new_context):
     context = visitor_context(new_context, java_script_enabled=False)
     page = context.new_page()
-    for path in ("/", "/safety", "/callback"):
+    for path in ("/", "/callback", "/safety"):  # the safety page last: its language switch follows
         page.goto(site.url + path)
         page.keyboard.press("Tab")
         expect(page.locator("#quick-exit")).to_be_focused()
