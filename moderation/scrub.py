@@ -13,12 +13,14 @@ placeholder:
                            stay.
 ``[e-post]``               E-mail addresses.
 ``[adress]``               Street addresses (a street name ending as listed in
-                           ``data/street_suffixes.txt`` followed by a house number, optionally
-                           ``lgh NNNN`` and a postcode) and postcodes followed by a place name.
+                           ``data/street_suffixes.txt``, possibly after "Övre", "Norra" ... or a
+                           first name, followed by a house number, optionally ``lgh NNNN`` and a
+                           postcode) and postcodes followed by a place name.
 ``[registreringsnummer]``  Licence plates (``ABC 123``, ``ABC 12A``), upper case only.
 ``[ip]``                   IPv4 and IPv6 addresses.
 ``[länk]``                 URLs that carry ids: a query string, a fragment, a long or id-like path
-                           segment. Plain site links such as ``uppsala.se/kontakt`` stay.
+                           segment, a profile on a social network (``instagram.com/kalle.s``).
+                           Plain site links such as ``uppsala.se/kontakt`` stay.
 =========================  =======================================================================
 
 Dates, times, amounts, percentages, years and ages stay. Placeholders contain no digits and no
@@ -107,6 +109,12 @@ _URL = re.compile(
 _URL_TRAILING = ".,;:!?)]}'\"»”’"
 _TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{6,}$")
 _MANY_DIGITS = re.compile(r"\d{5,}")
+# A link to a person's page on a social network names them: "instagram.com/kalle.svensson".
+_PROFILE_LINK = re.compile(
+    r"^(?:[a-z]{1,10}://)?(?:[\w-]{1,63}\.){0,8}(?:facebook|fb|instagram|tiktok|twitter|x|snapchat|linkedin|youtube"
+    r"|threads|vk|onlyfans|pinterest|reddit|tumblr)\.(?:com|net)/(?!(?:about|help|privacy|legal|terms)\b)[^/\s]{2,}",
+    re.IGNORECASE,
+)
 
 # --- IP -------------------------------------------------------------------------------------------
 _OCTET = r"(?:25[0-5]|2[0-4]\d|[01]?\d?\d)"
@@ -140,13 +148,17 @@ _AFTER_AMOUNT = re.compile(r"^\s*(?:kr\b|kronor|sek\b|:-|%|€|\$|£|procent|eur
 # --- addresses and postcodes ---------------------------------------------------------------------
 _SUFFIX_ALT = "|".join(re.escape(s) for s in _STREET_SUFFIXES)
 # A street type written as its own word after a capitalised name: "Drottningholms väg 3".
-_SEPARATE_ALT = "väg|gata|gatan|gränd|allé|torg"
+_SEPARATE_ALT = "(?i:väg|gata|gatan|gränd|allé|torg|torget)"
 _HOUSE = r"\d{1,4}(?:(?:[A-Ha-h]|[ ][A-H])(?![\w@]|\.\w))?(?:-\d{1,4})?"
 _FLAT = r"(?:,?[ ]{0,2}(?:lgh|lägenhet|lägh)\.?[ ]{0,2}\d{3,4})?"
 _POSTCODE_CORE = r"(?:SE-?[ ]?)?\d{3}[ ]?\d{2}"
+# Words that come before a street's name: "Övre Slottsgatan 6", "Stora Torget 1".
+_STREET_PREFIX = r"(?:(?:Övre|Nedre|Stora|Lilla|Norra|Södra|Östra|Västra|Gamla|Nya|Sankt|S:t)[ ])"
 _STREET = re.compile(
-    rf"(?<![\w])(?:[{_LETTER}][{_LETTER}\-]{{1,40}}(?:{_SUFFIX_ALT})"
-    rf"|[{_UPPER}][{_LETTER}\-]{{1,40}}[ ](?:{_SEPARATE_ALT}))"
+    rf"(?<![\w]){_STREET_PREFIX}?(?:[{_LETTER}][{_LETTER}\-]{{1,40}}(?:{_SUFFIX_ALT})"
+    # A separate street type may follow a person's full name: "Dag Hammarskjölds väg 16".
+    rf"|(?:[{_UPPER}][{_LETTER}\-]{{1,40}}[ ](?=[{_UPPER}][{_LETTER}\-]{{0,40}}s[ ]))?"
+    rf"[{_UPPER}][{_LETTER}\-]{{1,40}}[ ](?:{_SEPARATE_ALT}))"
     rf"[ ]{{1,2}}{_HOUSE}{_FLAT}"
     rf"(?:,?[ ]{{1,2}}{_POSTCODE_CORE}(?![\d.:])(?:[ ]{{1,2}}[{_UPPER}][{_LETTER}\-]{{1,40}})?)?"
     rf"(?![\w])"
@@ -159,7 +171,7 @@ _POSTCODE = re.compile(
     rf"(?P<place>[ ]{{1,2}}[{_UPPER}][{_LETTER}\-]{{1,40}}(?![\w]))?"
 )
 _POSTCODE_CONTEXT = re.compile(
-    r"(?:postnummer|postnr|post nr|postkod|zip|zip code|postcode|postal code)"
+    r"(?:postnummer|postnumret|postnr|post nr|postkod|postkoden|zip|zip code|postcode|postal code)"
     r"(?:[\s:.]{0,3}|\s+(?:är|is)\s+)$",
     re.IGNORECASE,
 )
@@ -231,7 +243,7 @@ def _is_public(national_digits: str) -> bool:
 
 
 def _url_carries_id(url: str) -> bool:
-    if re.search(r"[?#=&]", url):
+    if re.search(r"[?#=&]", url) or _PROFILE_LINK.match(url):
         return True
     path = re.sub(r"^(?:[a-z]+://)?[^/]*", "", url, flags=re.IGNORECASE)
     for segment in path.split("/"):

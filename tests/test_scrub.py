@@ -316,3 +316,43 @@ def test_package_exports_scrub():
     import moderation
 
     assert moderation.scrub("ring 070-123 45 67") == "ring [telefon]"
+
+
+# --- found by the evaluation (tests/moderation_eval/scrub.tsv) -----------------------------------
+
+@pytest.mark.parametrize("written", [
+    "Övre Slottsgatan 6", "Norra Rudbecksgatan 14", "Lilla Torget 2", "Stora torget 1", "Södra Långgatan 21",
+    "Dag Hammarskjölds väg 16", "Tycho Hedéns väg 9", "Carl Gustafs väg 3",
+])
+def test_street_names_of_several_words(written):
+    assert scrub(f"hon bor på {written} nu") == "hon bor på [adress] nu"
+
+
+@pytest.mark.parametrize("text", [
+    "Jag bor på Kungsgatan 12", "Vi träffades på Stora torget igår", "Dag 3 var värst",
+])
+def test_a_capitalised_word_before_a_street_stays(text):
+    out = scrub(text)
+    assert out.split()[0] == text.split()[0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("postkoden är 75321", "postkoden är [adress]"),
+    ("postnumret: 752 36", "postnumret: [adress]"),
+])
+def test_postcodes_after_the_definite_form(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://instagram.com/kalle.svensson.1987", "instagram.com/kalle.svensson",
+    "www.facebook.com/anna.berg", "https://www.tiktok.com/@kalle_2005", "x.com/kalle",
+    "snapchat.com/add/kalle",
+])
+def test_social_network_profiles_are_links_with_an_id(url):
+    assert scrub(f"hans konto {url} där") == "hans konto [länk] där"
+
+
+@pytest.mark.parametrize("url", ["facebook.com/help", "uppsala.se/kontakt", "www.1177.se"])
+def test_site_pages_that_are_no_profile_stay(url):
+    assert scrub(f"läs {url} först") == f"läs {url} först"
