@@ -28,7 +28,7 @@ ACTIONS = frozenset({
     # Sessions.
     "login", "login_failed", "login_locked", "logout", "session_expired",
     # Conversations.
-    "take", "transfer", "requeue", "note", "end", "classify", "open_letter",
+    "take", "transfer", "requeue", "note", "end", "block", "classify", "open_letter",
     # Intake proposals: the counselor proposes; the visitor (actor "visitor") consents or withdraws.
     "propose_intake", "intake_consented", "intake_withdrawn",
     # Administration.

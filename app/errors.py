@@ -8,8 +8,9 @@
     │   ├── Empty                 a letter with no text
     │   └── CodeFormat            a return code that is not 16 digits (400)
     ├── RateLimited               too many messages in the window (429 / error frame)
-    │   └── TooManyAttempts       too many return codes or letters from one client, or from
+    │   ├── TooManyAttempts       too many return codes or letters from one client, or from
     │                             everyone (429, with Retry-After)
+    │   └── Repeated              the same message sent again and again (error frame)
     ├── QueueFull                 QUEUE_MAX conversations already wait (503)
     ├── LettersFull               LETTERS_MAX letters are already kept (503)
     ├── Closed                    outside opening hours (503)
@@ -92,6 +93,10 @@ class TooManyAttempts(RateLimited):
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class Repeated(RateLimited):
+    code = "repeated"
 
 
 class QueueFull(ServiceError):

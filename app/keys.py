@@ -3,7 +3,9 @@
 Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
 
     {p}v:{token_hash}          string  visitor session -> conversation id         conversation TTL
-    {p}c:{cid}                 hash    state, language, counselor, rate counter  conversation TTL
+    {p}c:{cid}                 hash    state, language, counselor, token bucket, conversation TTL
+                                       risk labels and evidence, abuse count,
+                                       recent message fingerprints
                                        (also: its token's and code's key names,
                                        a letter's hold and answered flag)
     {p}c:{cid}:m               stream  the messages, in order, each with an id   conversation TTL
@@ -29,6 +31,8 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
     {p}rl:code:{client_hash}   string  return codes one client tried             GUESS_WINDOW_SECONDS
     {p}rl:code:all             string  return codes everyone tried               GLOBAL_GUESS_WINDOW_SECONDS
     {p}rl:letter:{client_hash} string  messages one client left                  LETTER_WINDOW_SECONDS
+    {p}rl:blocked:{client_hash} string a counselor blocked this client's chat      BLOCK_SECONDS
+    {p}rl:bstart:{client_hash} string  chats a blocked client started            BLOCKED_START_SECONDS
     {p}rl:cb:c:{client_hash}   string  callback bookings one client tried        CALLBACK_CLIENT_WINDOW_
                                                                                  SECONDS
     {p}rl:cb:n:{number_hash}   string  callback bookings of one phone number     CALLBACK_NUMBER_WINDOW_
@@ -191,6 +195,12 @@ class Keys:
 
     def letters_left(self, client_hash: str) -> str:
         return f"{self.prefix}rl:letter:{client_hash}"
+
+    def blocked(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:blocked:{client_hash}"
+
+    def blocked_starts(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:bstart:{client_hash}"
 
     def callbacks_tried(self, client_hash: str) -> str:
         return f"{self.prefix}rl:cb:c:{client_hash}"

@@ -8,51 +8,37 @@ log line would outlive the conversation.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import re
 import sys
 import time
 import traceback
 from typing import Any
 
+from moderation.scrub import scrub
+
 _logger = logging.getLogger("nexus")
-
-# Defence in depth for other libraries' messages: no IPv4 or IPv6 address gets through.
-_ADDRESS_CANDIDATE = re.compile(r"[0-9A-Fa-f]*[:.][0-9A-Fa-f:.]*[0-9A-Fa-f]+|::")
-
-
-def _scrub_addresses(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        candidate = match.group(0)
-        for option in (candidate, candidate.rsplit(":", 1)[0]):  # with or without a port
-            try:
-                ipaddress.ip_address(option)
-                return "[address]"
-            except ValueError:
-                continue
-        return candidate
-
-    return _ADDRESS_CANDIDATE.sub(replace, text)
 
 
 class JsonFormatter(logging.Formatter):
     """Format records as one JSON object per line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        event = getattr(record, "event", None) or _scrub_addresses(record.getMessage())
+        # Defence in depth: other libraries' messages, and any field, pass through the same
+        # scrubbing as everything that leaves a conversation (addresses, personnummer, numbers...).
+        event = getattr(record, "event", None) or scrub(record.getMessage())
         payload: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": event,
         }
-        payload.update(getattr(record, "fields", {}))
+        payload.update({name: scrub(value) if isinstance(value, str) else value
+                        for name, value in getattr(record, "fields", {}).items()})
         if record.exc_info and record.exc_info[0] is not None:
             payload["error"] = record.exc_info[0].__name__
             # Frames only: an exception's message can quote the input that caused it.
-            payload["traceback"] = "".join(traceback.format_tb(record.exc_info[2]))
+            payload["traceback"] = scrub("".join(traceback.format_tb(record.exc_info[2])))
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 

@@ -23,6 +23,7 @@ from app.callback.codes import CodeHasher
 from app.chat import sweeper
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
+from app.chat.screening import Screening
 from app.chat.store import ConversationStore
 from app.config import Settings
 from app.errors import ServiceError
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
         presence = Presence(redis, keys)
         services = Services(
             settings=settings, keys=keys, redis=redis, durable=durable, store=store, relay=relay,
+            screening=Screening(store, relay),
             queue_watch=QueueWatch(store, presence, relay),
             accounts=Accounts(durable, keys, Sealer(secret)),
             staff_sessions=StaffSessions(

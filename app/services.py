@@ -16,6 +16,7 @@ from app.callback.bookings import CallbackBook
 from app.callback.codes import CodeHasher
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
+from app.chat.screening import Screening
 from app.chat.sockets import HEARTBEAT_SECONDS
 from app.chat.store import ConversationStore
 from app.config import Settings
@@ -39,6 +40,7 @@ class Services:
     redis: aioredis.Redis
     durable: aioredis.Redis
     store: ConversationStore
+    screening: Screening
     relay: Relay
     queue_watch: QueueWatch
     accounts: Accounts

@@ -155,6 +155,21 @@ async def test_the_rate_limit_refuses_clearly_then_floods_are_closed(start_serve
     await counselor.close()
 
 
+async def test_the_rate_limit_is_a_token_bucket_that_refills_steadily(start_server):
+    server = start_server(RATE_LIMIT_MESSAGES="3", RATE_LIMIT_WINDOW_SECONDS="3")  # one token a second
+    visitor, counselor, conv = await taken_chat(server)
+    for n in range(4):
+        await visitor.send({"type": "msg", "text": f"b{n}", "client_id": f"b{n}"})
+    error = await visitor.until(lambda f: f["type"] == "error")
+    assert error["client_id"] == "b3"
+    await asyncio.sleep(2.3)  # the refused message's token and one more back: not a whole window
+    await visitor.send({"type": "msg", "text": "after a pause", "client_id": "b4"})
+    texts = [(await counselor.until(is_entry("msg", "visitor")))["text"] for _ in range(4)]
+    assert texts == ["b0", "b1", "b2", "after a pause"]
+    await visitor.close()
+    await counselor.close()
+
+
 async def test_malformed_frames_get_errors_and_do_not_disturb_other_chats(server):
     visitor, counselor, conv = await taken_chat(server)
     bystander = await visitor_socket(server, await start_chat(server))

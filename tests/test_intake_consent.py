@@ -140,6 +140,23 @@ async def test_consent_creates_one_intake_with_the_visitors_fields_and_the_conse
     await close(visitor, counselor)
 
 
+async def test_a_visitor_who_asks_gets_identifiers_masked_in_the_transcript(server, redis_url):
+    visitor, counselor, conv, card = await chat_with_proposal(server)
+    await visitor.send({"type": "msg", "text": "Han bor på Storgatan 12, ring 070-987 65 43",
+                        "client_id": "v2"})
+    await counselor.until(is_entry("msg", "visitor"))
+    answer = await consent(visitor, card, messages="all", mask=True)
+    assert answer["status"] == "consented"
+    [intake_id] = await intake_ids(server, redis_url)
+    async with server_records(server, redis_url) as records:
+        document = await records.document(intake_id)
+    assert document is not None
+    texts = [m["text"] for m in document["transcript"]]
+    assert texts[-1] == "Han bor på [adress], ring [telefon]" and texts[0] == "Han slår mig."
+    assert document["contact"]["phone"] == "+46701234567"  # what they gave for contact stays
+    await close(visitor, counselor)
+
+
 async def test_only_the_chosen_messages_go_and_ids_of_another_conversation_are_refused(server, redis_url):
     other_visitor, other_counselor, _ = await taken_chat(server, name="Bo")
     await other_visitor.send({"type": "msg", "text": "Någon annans", "client_id": "o1"})

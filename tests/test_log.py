@@ -36,3 +36,11 @@ def test_tracebacks_carry_frames_but_not_the_exception_message():
         logged.exc_info = sys.exc_info()
     line = JsonFormatter().format(logged)
     assert "ValueError" in line and "secret visitor text" not in line
+
+
+def test_identifiers_in_library_messages_and_fields_are_scrubbed():
+    message = record("bad frame from 19811218-9876, call 070-123 45 67 or mail a@b.se")
+    message.fields = {"detail": "pnr 811218-9876"}  # type: ignore[attr-defined]
+    line = json.loads(JsonFormatter().format(message))
+    assert line["event"] == "bad frame from [personnummer], call [telefon] or mail [e-post]"
+    assert line["detail"] == "pnr [personnummer]"

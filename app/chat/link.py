@@ -72,20 +72,22 @@ class ConversationLink:
         elif kind == "ack" and event.get("party") == self.other:
             await self.send({"type": "delivered", "id": event.get("id")})
 
-    async def message(self, frame: Frame) -> None:
+    async def message(self, frame: Frame) -> bool:
+        """Store and announce a message; False when it was stored before (a re-send)."""
         # Storing and announcing must both happen even if this socket dies in between
         # (a stored message nobody is woken for would wait for the next one).
-        entry_id = await asyncio.shield(self._store_and_announce(frame))
+        entry_id, new = await asyncio.shield(self._store_and_announce(frame))
         await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
+        return new
 
-    async def _store_and_announce(self, frame: Frame) -> str:
+    async def _store_and_announce(self, frame: Frame) -> tuple[str, bool]:
         appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id)
         if appended.new:
             await self.relay.publish(self.channel, {"kind": "entry"})
             if appended.letter:  # answered or waiting again: the counselors' list changed
                 await self.relay.publish(self.channel, {"kind": "state"})
                 await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
-        return appended.id
+        return appended.id, appended.new
 
     async def typing(self) -> None:
         await self.relay.publish(self.channel, {"kind": "typing", "from": self.party})

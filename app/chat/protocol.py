@@ -30,12 +30,16 @@ Client -> server
                                         ended chat, once: {question: [answer, ...]} (see
                                         app/staff/classification.py)
     status  {status}                    staff only: available | busy | away
+    block   {conv}                      staff only: end a running chat this counselor holds
+                                        because of abuse; the visitor sees only that the chat
+                                        ended, and new chats from the same client are slowed
+                                        for a day (app/visitor/throttle.py)
     propose_intake {conv, kind, kind_text?, note?, summary?, risk_notes?}
                                         staff only: propose an intake in a chat this counselor
                                         holds (kind: assessment | protected_housing | other,
                                         with kind_text); summary and risk notes are staff-only
     consent {proposal_id, address_as, personnummer?, contact: phone|office, phone?,
-             safe_times?, messages: "all" | "none" | [entry id, ...], confirmed: true}
+             safe_times?, messages: "all" | "none" | [entry id, ...], mask?, confirmed: true}
                                         visitor only: yes to this conversation's open proposal
                                         (once; see app/intake/consent.py)
     decline  {proposal_id}              visitor only: "no thanks" to the open proposal
@@ -59,9 +63,10 @@ Server -> client
     code     {code, expires_in_days}    visitor only: the return code, shown once
                                         ("1234 5678 9012 3456"); it works until
                                         `expires_in_days` after the last message
-    queue    {items: [{conv, waiting_seconds, lang, risk?, returning?, for_you?, for_name?}]}
-                                        staff only. `risk`: labels screening gave it, if
-                                        any; `returning`: came back with a code;
+    queue    {items: [{conv, waiting_seconds, lang, risk?, evidence?, returning?, for_you?,
+              for_name?}]}              staff only, at-risk chats first. `risk`: labels
+                                        screening gave it, if any, with the words that set
+                                        them off (`evidence`); `returning`: came back with a code;
                                         `for_you` / `for_name`: for a short while it is
                                         offered first to the counselor it had (when on
                                         duty); anyone may still take it
@@ -94,7 +99,12 @@ Server -> client
     intake   {id, status: consented | withdrawn | sent, message?}
              visitor only: the answer to consent / withdraw (`sent`: too late to withdraw;
              `message` says how to reach Nexus about it)
-    error    {code, message}            something the client sent was refused
+    urgent   {message}                  visitor only: screening found imminent danger in what
+                                        the visitor wrote: show 112 prominently, at once
+    notice   {code: identifiers, message}   visitor only: a gentle word after the first
+                                        personnummer or phone number typed in the chat
+    error    {code, message}            something the client sent was refused (`repeated`:
+                                        the same message again and again)
     pong     {}
 
 Close codes are listed in `app/errors.py`. The HTTP side of return codes and letters
@@ -115,9 +125,9 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TYPES = frozenset({"hello", "msg", "typing", "seen", "end", "code", "take", "open_letter",
                    "close_letter", "ping", "note", "transfer", "requeue", "classify", "status",
-                   "propose_intake", "consent", "decline", "withdraw"})
+                   "propose_intake", "consent", "decline", "withdraw", "block"})
 STAFF_ONLY = frozenset({"take", "open_letter", "close_letter", "note", "transfer", "requeue", "classify",
-                        "status", "propose_intake"})
+                        "status", "propose_intake", "block"})
 VISITOR_ONLY = frozenset({"code", "consent", "decline", "withdraw"})
 NAMING_CONV = frozenset({"msg", "typing", "seen", "end"}) | STAFF_ONLY - {"status"}
 """Staff frames that must say which conversation they concern."""
@@ -126,7 +136,8 @@ USERNAME = re.compile(r"^[a-z0-9._-]{2,40}$")
 STATUSES = frozenset({"available", "busy", "away"})
 ANSWER = re.compile(r"^[a-z0-9-]{1,20}$")
 MAX_ANSWERS = 20
-CONSENT_FIELDS = ("address_as", "personnummer", "contact", "phone", "safe_times", "messages", "confirmed")
+CONSENT_FIELDS = ("address_as", "personnummer", "contact", "phone", "safe_times", "messages", "mask",
+                  "confirmed")
 
 
 @dataclass(frozen=True)

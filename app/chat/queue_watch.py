@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -30,6 +31,12 @@ on duty) sees it first, marked for them, and the others see whom it waits for. N
 stopped from taking it: a counselor who is on duty but busy must never keep the visitor waiting."""
 
 
+def evidence_of(stored: str | None) -> tuple[str, ...]:
+    """The distinct phrases of a conversation's `risk_evidence` ({label: [phrase, ...]} as JSON)."""
+    found = json.loads(stored) if stored else {}
+    return tuple(dict.fromkeys(phrase for phrases in found.values() for phrase in phrases))
+
+
 @dataclass(frozen=True)
 class Waiting:
     conv: str
@@ -41,6 +48,8 @@ class Waiting:
     prefer_name: str = ""
     risk: tuple[str, ...] = ()
     """Risk labels screening put on the conversation (comma-separated in its `risk` field), if any."""
+    evidence: tuple[str, ...] = ()
+    """The words that set them off, for the counselor (app/chat/screening.py)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class QueueSnapshot:
                                     "waiting_seconds": max(0, (now - w.queued_at) // 1000)}
             if w.risk:
                 item["risk"] = list(w.risk)
+                item["evidence"] = list(w.evidence)
             if w.returning:
                 item["returning"] = True
                 if w.prefer in self.online and now - w.queued_at < PREFER_SECONDS * 1000:
@@ -144,16 +154,19 @@ class QueueWatch:
         letters = cast(scored, await store.redis.zrange(keys.letters, 0, -1, withscores=True))
         async with store.redis.pipeline(transaction=False) as pipe:
             for cid, _ in entries:
-                pipe.hmget(keys.conversation(cid), "lang", "returning", "prefer", "prefer_name", "risk")
+                pipe.hmget(keys.conversation(cid), "lang", "returning", "prefer", "prefer_name", "risk",
+                           "risk_evidence", "queued_at")
             for cid, _ in letters:
                 pipe.hmget(keys.conversation(cid), "state", "lang", "replied", "staff_name",
                            "holder_name", "held_until")
             rows = await pipe.execute()
         queue_rows, letter_rows = rows[:len(entries)], rows[len(entries):]
+        # In queue order; the score is the arrival time, moved ahead for a risk signal, so the
+        # time shown is the arrival kept in the hash.
         items = tuple(
-            Waiting(cid, lang, int(score), returning == "1", prefer or "", prefer_name or "",
-                    tuple(label for label in (risk or "").split(",") if label))
-            for (cid, score), (lang, returning, prefer, prefer_name, risk)
+            Waiting(cid, lang, int(queued_at or score), returning == "1", prefer or "", prefer_name or "",
+                    tuple(label for label in (risk or "").split(",") if label), evidence_of(evidence))
+            for (cid, score), (lang, returning, prefer, prefer_name, risk, evidence, queued_at)
             in zip(entries, queue_rows, strict=True)
             if lang is not None
         )

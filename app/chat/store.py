@@ -180,13 +180,20 @@ expire_all(KEYS[2], ttl_for(KEYS[2], ARGV[4], ARGV[9]))
 return 1
 """
 
-_COUNT = """
--- KEYS: conv; ARGV: window. The counter lives in the conversation hash, so it goes with it.
-if redis.call('HGET', KEYS[1], 'rate_window') ~= ARGV[1] then
-  redis.call('HSET', KEYS[1], 'rate_window', ARGV[1], 'rate_count', 1)
-  return 1
-end
-return redis.call('HINCRBY', KEYS[1], 'rate_count', 1)
+_TAKE_TOKEN = """
+-- KEYS: conv; ARGV: capacity, tokens refilled per ms, now_ms, floor. A token bucket in the
+-- conversation hash (so it goes with it): full at the start, one token per message, refilled
+-- steadily. Returns the tokens left after this message as text: below 0 means refused. Refused
+-- messages still take one, down to `floor`, so a client that keeps flooding is recognised.
+local b = redis.call('HMGET', KEYS[1], 'tb_tokens', 'tb_at')
+local capacity = tonumber(ARGV[1])
+local now = tonumber(ARGV[3])
+local tokens = tonumber(b[1]) or capacity
+local since = now - (tonumber(b[2]) or now)
+tokens = math.min(capacity, tokens + math.max(0, since) * tonumber(ARGV[2]))
+tokens = math.max(tonumber(ARGV[4]), tokens - 1)
+redis.call('HSET', KEYS[1], 'tb_tokens', string.format('%.4f', tokens), 'tb_at', ARGV[3])
+return string.format('%.4f', tokens)
 """
 
 _TOUCH = _COMMON + """
@@ -488,7 +495,7 @@ class ConversationStore:
         self._append = redis.register_script(_APPEND)
         self._end = redis.register_script(_END)
         self._touch = redis.register_script(_TOUCH)
-        self._count = redis.register_script(_COUNT)
+        self._take_token = redis.register_script(_TAKE_TOKEN)
         self._set_code = redis.register_script(_SET_CODE)
         self._create_letter = redis.register_script(_CREATE_LETTER)
         self._restore = redis.register_script(_RESTORE)
@@ -608,10 +615,12 @@ class ConversationStore:
         await self.redis.hset(key, field, entry_id)
         return True
 
-    async def count_message(self, cid: str, window_seconds: int) -> int:
-        """Count one message in the current rate window; return the window's count."""
-        window = int(time.time()) // window_seconds
-        return int(await self._count(keys=[self.keys.conversation(cid)], args=[window]))
+    async def take_token(self, cid: str, capacity: int, window_seconds: int, floor: int) -> float:
+        """Take one message's token from the session's bucket (`capacity` per `window_seconds`,
+        refilled steadily); the tokens left, below 0 when this message is over the limit."""
+        left = await self._take_token(keys=[self.keys.conversation(cid)],
+                                      args=[capacity, capacity / (window_seconds * 1000), now_ms(), floor])
+        return float(left)
 
     # Return codes and letters.
     async def _unused_code(self) -> tuple[str, str]:

@@ -202,7 +202,7 @@ class IntakeFlow:
         services = self.services
         fields = VisitorFields.parse(data)
         entries = await services.store.read_after(cid, "0-0", count=MAX_TRANSCRIPT)
-        chosen = transcript(entries, fields.messages)
+        chosen = transcript(entries, fields.messages, fields.mask)
         paragraphs = card_text(services, lang)
         if await self._settle(cid, proposal_id, "open", "consented", check=True) != "ok":
             raise NotAllowed()

@@ -36,7 +36,7 @@ from app import phone
 from app.chat.protocol import STREAM_ID
 from app.chat.store import Entry
 from app.errors import Malformed
-from moderation.scrub import luhn_ok
+from moderation.scrub import luhn_ok, scrub
 
 KINDS = ("assessment", "protected_housing", "other")
 CONTACT_METHODS = ("phone", "office")
@@ -100,6 +100,8 @@ class VisitorFields:
     safe_times: str | None
     messages: str | tuple[str, ...]
     """"all", "none", or the chosen stream ids."""
+    mask: bool = False
+    """The visitor asked that numbers, addresses and the like in those messages be masked."""
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> VisitorFields:
@@ -117,7 +119,7 @@ class VisitorFields:
         safe_times = _text(data, "safe_times", MAX_SAFE_TIMES) if method == "phone" else ""
         return cls(address_as=address_as, personnummer=personnummer(given) if given else None,
                    method=str(method), phone=phone, safe_times=safe_times or None,
-                   messages=_chosen(data.get("messages")))
+                   messages=_chosen(data.get("messages")), mask=data.get("mask") is True)
 
 
 def _chosen(value: Any) -> str | tuple[str, ...]:
@@ -129,8 +131,10 @@ def _chosen(value: Any) -> str | tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def transcript(entries: list[Entry], chosen: str | tuple[str, ...]) -> list[dict[str, str]]:
-    """The chosen messages of this conversation, in order; `Malformed` if any chosen id is not one."""
+def transcript(entries: list[Entry], chosen: str | tuple[str, ...],
+               mask: bool = False) -> list[dict[str, str]]:
+    """The chosen messages of this conversation, in order, with identifiers scrubbed when `mask`;
+    `Malformed` if any chosen id is not one."""
     messages = [e for e in entries if e.kind == "msg"]
     if chosen == "none":
         return []
@@ -139,7 +143,7 @@ def transcript(entries: list[Entry], chosen: str | tuple[str, ...]) -> list[dict
         if not wanted <= {e.id for e in messages}:
             raise Malformed("messages is not valid")  # an id of another conversation, or not a message
         messages = [e for e in messages if e.id in wanted]
-    return [{"from": e.sender, "text": e.text, "at": iso(e.ts)} for e in messages]
+    return [{"from": e.sender, "text": scrub(e.text) if mask else e.text, "at": iso(e.ts)} for e in messages]
 
 
 def iso(ms: int) -> str:

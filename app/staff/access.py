@@ -52,7 +52,7 @@ MESSAGE_PERMISSIONS: dict[str, str] = {
     "hello": CHAT, "msg": CHAT, "typing": CHAT, "seen": CHAT, "end": CHAT, "take": CHAT,
     "open_letter": CHAT, "close_letter": CHAT,
     "note": CHAT, "transfer": CHAT, "requeue": CHAT, "classify": CHAT, "status": CHAT,
-    "propose_intake": CHAT,
+    "propose_intake": CHAT, "block": CHAT,
 }
 """The permission each staff WebSocket message type needs. Add a type here when the protocol gets one."""
 

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "logout": N_("Logged out"), "session_expired": N_("Session expired"),
     "take": N_("Took a chat"), "transfer": N_("Transferred a chat"),
     "requeue": N_("Put a chat back in the queue"), "note": N_("Wrote a note"), "end": N_("Ended a chat"),
+    "block": N_("Blocked a chat"),
     "classify": N_("Classified a chat"), "open_letter": N_("Opened a letter"),
     "propose_intake": N_("Proposed an intake"), "intake_consented": N_("Consented to an intake"),
     "intake_withdrawn": N_("Withdrew an intake"),

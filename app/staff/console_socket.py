@@ -169,6 +169,11 @@ class ConsoleConnection:
                 await link.seen(frame.id)
             elif frame.type == "end" and await link.end():
                 await self.audit("end", frame.conv)
+            elif frame.type == "block" and await link.end():
+                # An ordinary end for the visitor; their socket's process hears of the block
+                # and slows new chats from that client (it alone knows the address).
+                await self.services.relay.publish(link.channel, {"kind": "block"})
+                await self.audit("block", frame.conv)
             elif frame.type == "note":
                 await self.note(frame.conv, frame.text)
             elif frame.type == "transfer":

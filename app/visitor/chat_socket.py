@@ -29,9 +29,11 @@ from app.i18n import N_
 from app.intake.consent import AFTER_SENT, IntakeFlow
 from app.security import origin_allowed
 from app.services import Services
+from app.visitor.throttle import client_address
 
 FLOOD_FACTOR = 3
-"""A session sending this many times its rate limit in one window is closed (4429)."""
+"""A session that keeps sending after its bucket is empty, until it has sent this many times the
+rate limit's worth over it, is closed (4429)."""
 
 
 async def state_frame(services: Services, cid: str) -> dict[str, Any]:
@@ -64,8 +66,10 @@ class VisitorConnection:
     """One visitor socket bound to the conversation its token names."""
 
     def __init__(self, services: Services, peer: sockets.Peer, token: str, cid: str, lang: str,
-                 last_id: str) -> None:
+                 last_id: str, client: str) -> None:
+        """`client`: the keyed hash of the visitor's address, held only in memory, for a block."""
         self.services = services
+        self.client = client
         self.peer = peer
         self.token = token
         self.cid = cid
@@ -75,6 +79,7 @@ class VisitorConnection:
         self.last_state: dict[str, Any] = {}
         self.intakes = IntakeFlow(services)
         self.last_proposal: dict[str, Any] = {}
+        self.told_urgent = False
         peer.explain = lambda error: services.text(lang, MESSAGES.get(error.code, MESSAGES["bad_input"]))
 
     async def send_state(self, subscription: Subscription) -> None:
@@ -102,7 +107,9 @@ class VisitorConnection:
         try:
             if frame.type == "msg":
                 await self.check_rate()
-                await self.link.message(frame)
+                await self.services.screening.check_repeat(self.cid, frame.text, frame.client_id)
+                if await self.link.message(frame):
+                    await self.screen(frame.text)
             elif frame.type == "typing":
                 await self.link.typing()
             elif frame.type == "seen":
@@ -119,6 +126,23 @@ class VisitorConnection:
             raise sockets.Closing(CLOSE_GONE) from None
         except ServiceError as error:
             await self.peer.refuse(error, client_id=frame.client_id)
+
+    async def screen(self, text: str) -> None:
+        """Screen a new message: 112 at once on imminent danger, a gentle word on identifiers."""
+        screened = await self.services.screening.visitor_message(self.cid, text, self.lang)
+        if screened.raised:
+            log.event("chat.risk_signal", labels=",".join(screened.raised))
+        if screened.urgent:
+            await self.send_urgent()
+        if screened.identifiers:
+            await self.peer.send({"type": "notice", "code": "identifiers",
+                                  "message": self.services.text(self.lang, IDENTIFIERS_NOTICE)})
+
+    async def send_urgent(self) -> None:
+        """Show the visitor the emergency number prominently (once per connection)."""
+        if not self.told_urgent:
+            self.told_urgent = True
+            await self.peer.send({"type": "urgent", "message": self.services.text(self.lang, URGENT)})
 
     async def answer_proposal(self, frame: Frame) -> None:
         """Consent, "no thanks" or withdrawal, bound to this session's conversation and its proposal."""
@@ -152,11 +176,16 @@ class VisitorConnection:
                               "expires_in_days": self.services.code_days()})
 
     async def check_rate(self) -> None:
+        """Flood control: a token bucket per session (RATE_LIMIT_MESSAGES per window, refilled
+        steadily, so a burst is allowed and a steady flood is not)."""
         settings = self.services.settings
-        count = await self.services.store.count_message(self.cid, settings.rate_limit_window_seconds)
-        if count > settings.rate_limit_messages * FLOOD_FACTOR:
+        capacity = settings.rate_limit_messages
+        floor = -capacity * (FLOOD_FACTOR - 1)
+        left = await self.services.store.take_token(self.cid, capacity, settings.rate_limit_window_seconds,
+                                                    floor)
+        if left <= floor:
             raise sockets.Closing(CLOSE_FLOODING)
-        if count > settings.rate_limit_messages:
+        if left < 0:
             raise RateLimited()
 
     async def pump(self, subscription: Subscription) -> None:
@@ -177,6 +206,9 @@ class VisitorConnection:
                 await self.send_state(subscription)
             if event.get("kind") in ("proposal", "resync"):
                 await self.send_proposal()
+            if event.get("kind") == "block":
+                await self.services.throttle.block(self.client)
+                log.event("chat.blocked")
             await self.link.on_event(event)
 
 
@@ -187,7 +219,12 @@ MESSAGES = {
     "malformed": N_("That message could not be sent. Please try again."),
     "bad_input": N_("That message could not be sent. Please try again."),
     "not_allowed": N_("That is not possible in this chat."),
+    "repeated": N_("You have sent the same message several times. The counselor will see it: "
+                   "please wait for an answer."),
 }
+URGENT = N_("If you are in danger right now, call 112. You can keep writing here too.")
+IDENTIFIERS_NOTICE = N_("You do not have to give your personal identity number or phone number to get "
+                        "help here. You can stay anonymous.")
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -203,13 +240,17 @@ async def endpoint(websocket: WebSocket) -> None:
         conversation = await services.store.get(cid) if cid else None
         if cid is None or conversation is None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
-        connection = VisitorConnection(services, peer, hello.token, cid, conversation.lang, hello.last_id)
+        client = services.store.client_hash(client_address(websocket))
+        connection = VisitorConnection(services, peer, hello.token, cid, conversation.lang, hello.last_id,
+                                       client)
         async with services.relay.subscription(connection.link.channel) as subscription:
             try:
                 await connection.send_state(subscription)
                 await connection.link.catch_up()
                 await connection.link.send_delivery()
                 await connection.send_proposal()
+                if await services.screening.urgent(cid):
+                    await connection.send_urgent()
                 await services.store.touch(cid)
                 await sockets.serve(peer, connection.handle,
                                     lambda: connection.pump(subscription))

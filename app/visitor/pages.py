@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import i18n, log
-from app.errors import Closed, NotAllowed, QueueFull, ServiceError
+from app.errors import Closed, NotAllowed, QueueFull, ServiceError, TooManyAttempts
 from app.forms import small_form
 from app.hours import OpeningHours
 from app.i18n import N_
@@ -39,6 +39,8 @@ REFUSALS = {
         "or call Kvinnofridslinjen on 020-50 50 50."
     ),
     "not_allowed": N_("The chat could not be started from here. Please reload the page."),
+    "too_many_attempts": N_("The chat cannot be started right now. Please try again later, or call "
+                            "Kvinnofridslinjen on 020-50 50 50."),
 }
 
 
@@ -142,8 +144,9 @@ async def start_chat(request: Request) -> Response:
             raise NotAllowed()
         if not await services.is_open():
             raise Closed()
+        await services.throttle.chat_start(request)
         token, _ = await services.store.create(lang, services.settings.queue_max)
-    except NotAllowed as error:
+    except (NotAllowed, TooManyAttempts) as error:
         return refusal(services, lang, error)
     except (Closed, QueueFull) as error:
         # `letter`: the page may offer to leave a message instead (see app/visitor/returning.py).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 import redis.asyncio as aioredis
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from app.chat.store import ConversationStore
 from app.errors import TooManyAttempts
@@ -31,6 +31,12 @@ guessing (10**16 codes)."""
 LETTERS_PER_CLIENT = 3
 """Messages one client may leave per LETTER_WINDOW_SECONDS."""
 
+BLOCK_SECONDS = 86_400
+"""How long a client whose chat a counselor blocked stays slowed."""
+BLOCKED_START_SECONDS = 900
+"""A blocked client may start one chat per this many seconds: slowed, not shut out, since one
+address can be a whole school's or a shelter's."""
+
 BOOKINGS_PER_NUMBER = 2
 """Callbacks one phone number may be booked for per CALLBACK_NUMBER_WINDOW_SECONDS: enough to book
 again after a cancellation, too few to flood someone's phone with our calls."""
@@ -47,7 +53,7 @@ return 0
 """
 
 
-def client_address(request: Request) -> str:
+def client_address(request: HTTPConnection) -> str:
     host = request.client.host if request.client else ""
     try:
         address = ipaddress.ip_address(host)
@@ -88,6 +94,20 @@ class Throttle:
         """Count one letter; `TooManyAttempts` past the client's limit."""
         client = self.store.client_hash(client_address(request))
         await self._check([(self.keys.letters_left(client), LETTERS_PER_CLIENT, LETTER_WINDOW_SECONDS)])
+
+    async def block(self, client_hash: str) -> None:
+        """A counselor blocked this client's chat: for BLOCK_SECONDS, new chats from it are slowed,
+        starting with a wait now."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.blocked(client_hash), "1", ex=BLOCK_SECONDS)
+            pipe.set(self.keys.blocked_starts(client_hash), "1", ex=BLOCKED_START_SECONDS)
+            await pipe.execute()
+
+    async def chat_start(self, request: HTTPConnection) -> None:
+        """`TooManyAttempts` when a blocked client starts chats faster than one per BLOCKED_START_SECONDS."""
+        client = self.store.client_hash(client_address(request))
+        if await self.redis.exists(self.keys.blocked(client)):
+            await self._check([(self.keys.blocked_starts(client), 1, BLOCKED_START_SECONDS)])
 
     async def callback_booking(self, request: Request, per_client: int) -> None:
         """Count one callback booking tried; `TooManyAttempts` past the client's limit."""

@@ -86,6 +86,10 @@
       }
     });
     pane.querySelector(".end-chat").addEventListener("click", () => send({ type: "end", conv }));
+    pane.querySelector(".block-chat").hidden = letter;
+    pane.querySelector(".block-chat").addEventListener("click", () => {
+      if (window.confirm(strings.block_confirm)) send({ type: "block", conv });
+    });
     pane.querySelector(".handover").hidden = letter;
     pane.querySelector(".notes").hidden = letter;
     pane.querySelector(".intake").hidden = letter;
@@ -115,6 +119,7 @@
     entry.ended = false;
     entry.pane.querySelector("form").hidden = false;
     entry.pane.querySelector(".end-chat").hidden = false;
+    entry.pane.querySelector(".block-chat").hidden = false;
   }
 
   function label(entry) {
@@ -256,6 +261,10 @@
     });
   }
 
+  function labelNames(labels) {
+    return labels.map((label) => strings.labels[label] || label).join(", ");
+  }
+
   function onNote(frame) {
     const entry = chats.get(frame.conv);
     if (!entry) return;
@@ -263,10 +272,13 @@
     item.className = "note note-" + frame.kind;
     const who = document.createElement("span");
     who.className = "who";
+    // Screening's notes (risk, abuse) carry labels and counts, worded here in the counselor's language.
     who.textContent = frame.kind === "transfer" ? fill(strings.note_transfer, { name: frame.name, to: frame.to })
-      : frame.kind === "requeue" ? fill(strings.note_requeue, { name: frame.name }) : frame.name;
+      : frame.kind === "requeue" ? fill(strings.note_requeue, { name: frame.name })
+      : frame.kind === "risk" ? fill(strings.note_risk, { labels: labelNames(frame.name.split(",")) })
+      : frame.kind === "abuse" ? fill(strings.note_abuse, { count: frame.text }) : frame.name;
     item.appendChild(who);
-    if (frame.text) {
+    if (frame.text && frame.kind !== "abuse") {
       const body = document.createElement("p");
       body.className = "text";
       body.textContent = frame.text;
@@ -384,6 +396,7 @@
       addItem(entry, "event", ended);
       entry.pane.querySelector("form").hidden = true;
       entry.pane.querySelector(".end-chat").hidden = true;
+      entry.pane.querySelector(".block-chat").hidden = true;
       entry.pane.querySelector("form.handover").hidden = true;
       // The end-of-chat classification, for a chat (not a letter) that ended while this console had it.
       const classify = entry.pane.querySelector("form.classify");
@@ -408,11 +421,17 @@
       const text = document.createElement("span");
       const minutes = Math.floor(item.waiting_seconds / 60);
       text.textContent = item.lang.toUpperCase() + " · " + fill(strings.waiting, { minutes });
-      if (item.risk && item.risk.length) { // labels set by screening, when there are any
+      if (item.risk && item.risk.length) { // labels set by screening, with the words behind them
         const risk = document.createElement("strong");
         risk.className = "risk";
-        risk.textContent = " · " + fill(strings.risk, { labels: item.risk.join(", ") });
+        risk.textContent = " · " + fill(strings.risk, { labels: labelNames(item.risk) });
         text.appendChild(risk);
+        if (item.evidence && item.evidence.length) {
+          const evidence = document.createElement("span");
+          evidence.className = "evidence";
+          evidence.textContent = " " + item.evidence.map((words) => "“" + words + "”").join(" · ");
+          text.appendChild(evidence);
+        }
         row.classList.add("at-risk");
       }
       if (item.returning) {

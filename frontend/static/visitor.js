@@ -320,7 +320,7 @@
       type: "consent", proposal_id: state.proposal, address_as: name, personnummer: pnr,
       contact: byPhone ? "phone" : "office", phone: byPhone ? phone : "",
       safe_times: byPhone ? $("consent-times").value.trim() : "",
-      messages: share === "chosen" ? chosen : share, confirmed: true,
+      messages: share === "chosen" ? chosen : share, mask: $("consent-mask").checked, confirmed: true,
     };
   }
 
@@ -362,7 +362,7 @@
     const index = frame.client_id
       ? state.pending.findIndex((p) => p.clientId === frame.client_id)
       : state.pending.length - 1;
-    if (index >= 0 && (frame.code === "too_long" || frame.code === "rate_limited")) {
+    if (index >= 0 && ["too_long", "rate_limited", "repeated"].includes(frame.code)) {
       const [refused] = state.pending.splice(index, 1);
       refused.item.remove();
       const box = $("message");
@@ -387,6 +387,10 @@
       case "code": return showCode(frame.code, frame.expires_in_days);
       case "proposal": return onProposal(frame);
       case "intake": return onIntake(frame);
+      // Screening: danger now shows 112 at once, before any counselor answers; a personnummer or
+      // phone number typed gets a gentle word that it is not needed.
+      case "urgent": $("urgent").hidden = false; return show($("urgent-text"), frame.message);
+      case "notice": return show($("chat-notice"), frame.message);
       default: return undefined;
     }
   }

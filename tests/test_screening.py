@@ -1,0 +1,145 @@
+"""Screening in the running chat: risk moves a waiting chat ahead and shows 112, identifiers stay out of
+logs and get a gentle word, repeats are refused, abuse is signalled, and a counselor can block."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.clients import counselor, first_waiting, is_entry, open_socket, post_json, start_chat, taken_chat
+from tests.redis_scan import audit_log
+
+pytestmark = pytest.mark.anyio
+
+DANGER = "han är på väg hem nu och han sa att han ska döda mig"
+PERSONNUMMER = "19811218-9876"
+
+
+async def visitor_from(server, address: str, token: str):
+    socket = await open_socket(server, "/ws/chat", headers={"X-Forwarded-For": address})
+    await socket.send({"type": "hello", "token": token, "last_id": "0-0"})
+    return socket
+
+
+def queue_order(frame) -> list[str]:
+    return [item["conv"] for item in frame["items"]]
+
+
+async def test_danger_moves_a_waiting_chat_ahead_and_shows_the_visitor_112_at_once(server):
+    staff, _ = await counselor(server)
+    first = await visitor_from(server, "10.0.0.1", await start_chat(server))
+    early = await first_waiting(staff)
+    second = await visitor_from(server, "10.0.0.2", await start_chat(server))
+    late = await first_waiting(staff, exclude={early})
+    await second.until(lambda f: f["type"] == "state" and f["position"] == 2)
+
+    await second.send({"type": "msg", "text": DANGER, "client_id": "d1"})
+    urgent = await second.until(lambda f: f["type"] == "urgent")
+    assert "112" in urgent["message"]
+    frame = await staff.until(lambda f: f["type"] == "queue" and queue_order(f) == [late, early])
+    flagged = frame["items"][0]
+    assert flagged["risk"] == ["imminent_danger"] and flagged["evidence"]
+    assert all(phrase.lower() in DANGER for phrase in flagged["evidence"])
+    assert "risk" not in frame["items"][1]
+    assert flagged["waiting_seconds"] < 60  # the time shown is still the real wait
+    await second.until(lambda f: f["type"] == "state" and f.get("position") == 1)
+    await first.until(lambda f: f["type"] == "state" and f.get("position") == 2)
+
+    await staff.send({"type": "take", "conv": late})
+    note = await staff.until(lambda f: f["type"] == "note" and f["conv"] == late)
+    assert note["kind"] == "risk" and note["name"] == "imminent_danger"
+    again = await visitor_from(server, "10.0.0.2", await start_chat(server))  # a harmless chat: no 112
+    await again.until(lambda f: f["type"] == "state")
+    await again.send({"type": "msg", "text": "hej, jag undrar hur det här funkar", "client_id": "h1"})
+    await again.until(lambda f: f["type"] == "sent")
+    with pytest.raises(TimeoutError):
+        await again.until(lambda f: f["type"] == "urgent", timeout=1.5)
+    for socket in (first, second, again, staff):
+        await socket.close()
+
+
+async def test_identifiers_never_reach_the_logs_and_the_visitor_is_told_gently_once(server):
+    visitor, staff, conv = await taken_chat(server)
+    await visitor.send(
+        {"type": "msg", "text": f"mitt personnummer är {PERSONNUMMER}, ring 070-123 45 67", "client_id": "p1"}
+    )
+    notice = await visitor.until(lambda f: f["type"] == "notice")
+    assert notice["code"] == "identifiers" and "anonym" in notice["message"]
+    await staff.until(is_entry("msg", "visitor"))
+    await visitor.send({"type": "msg", "text": "eller 811218-9876 utan sekel", "client_id": "p2"})
+    await staff.until(is_entry("msg", "visitor"))
+    await staff.send(
+        {"type": "msg", "conv": conv, "text": "Du behöver inte skriva ditt personnummer.", "client_id": "c1"}
+    )
+    await visitor.until(is_entry("msg", "counselor"))
+    frames = []
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.5):
+            while True:
+                frames.append(await visitor.receive())
+    assert not [f for f in frames if f["type"] == "notice"], "told once is enough"
+    await staff.send({"type": "end", "conv": conv})
+    await visitor.until(is_entry("end"))
+    await visitor.close()
+    await staff.close()
+    log = server.log_text()
+    assert '"chat.started"' in log
+    for secret in (PERSONNUMMER, "811218", "9876", "123 45 67", "1234567"):
+        assert secret not in log, secret
+
+
+async def test_the_same_message_again_and_again_is_refused_but_short_answers_are_not(server):
+    visitor, staff, conv = await taken_chat(server)
+    for n in range(2):
+        await visitor.send({"type": "msg", "text": "Hallå?? Är det någon där", "client_id": f"r{n}"})
+        await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.send({"type": "msg", "text": "hallå är det någon DÄR!!", "client_id": "r2"})
+    error = await visitor.until(lambda f: f["type"] == "error")
+    assert error["code"] == "repeated" and error["client_id"] == "r2"
+    for n in range(4):
+        await visitor.send({"type": "msg", "text": "ja", "client_id": f"j{n}"})
+        assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["type"] == "sent"
+    await visitor.close()
+    await staff.close()
+
+
+async def test_repeated_abuse_is_signalled_to_the_counselor(server):
+    visitor, staff, conv = await taken_chat(server)
+    for n, text in enumerate(("du är en jävla idiot", "håll käften", "fuck you")):
+        await visitor.send({"type": "msg", "text": text, "client_id": f"a{n}"})
+        await staff.until(is_entry("msg", "visitor"))
+    note = await staff.until(lambda f: f["type"] == "note")
+    assert note["kind"] == "abuse" and note["text"] == "3"
+    await visitor.close()
+    await staff.close()
+
+
+async def test_a_blocked_visitor_sees_an_ordinary_end_and_new_chats_from_there_are_slowed(server):
+    started = await post_json(server, "/api/chat", {}, address="10.7.7.7")
+    visitor = await visitor_from(server, "10.7.7.7", started.json()["token"])
+    staff, username = await counselor(server)
+    conv = await first_waiting(staff)
+    await staff.send({"type": "take", "conv": conv})
+    await staff.until(lambda f: f["type"] == "taken")
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+
+    await staff.send({"type": "block", "conv": conv})
+    seen: list[dict] = []
+    await visitor.until(lambda f: seen.append(f) or (f["type"] == "entry" and f["kind"] == "end"))
+    assert "block" not in json.dumps(seen)  # to the visitor, an ordinary end
+    for _ in range(50):  # the visitor's process hears of the block and slows that client
+        slowed = await post_json(server, "/api/chat", {}, address="10.7.7.7")
+        if slowed.status_code == 429:
+            break
+        await asyncio.sleep(0.1)
+    assert slowed.status_code == 429 and "020-50 50 50" in slowed.json()["message"]
+    assert "block" not in slowed.text.lower()
+    assert (await post_json(server, "/api/chat", {}, address="10.8.8.8")).status_code == 200
+    blocks = [
+        e for e in audit_log(server.env["REDIS_URL"], server.env["KEY_PREFIX"]) if e["action"] == "block"
+    ]
+    assert [(e["actor"], e["target"]) for e in blocks] == [(username, conv)]
+    await visitor.close()
+    await staff.close()
