@@ -1,4 +1,5 @@
-"""Static assets served from memory under content-hashed names, cached for a year."""
+"""Static assets served from memory under content-hashed names, cached for a year; CSS and JavaScript
+minified once when read (the sources keep their comments; phones on slow connections get less)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,22 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
+import rcssmin
+import rjsmin
 from starlette.requests import Request
 from starlette.responses import Response
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "frontend" / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def minified(path: Path) -> bytes:
+    """The file's bytes, CSS and JavaScript without comments and needless space."""
+    if path.suffix == ".css":
+        return str(rcssmin.cssmin(path.read_text(encoding="utf-8"))).encode()
+    if path.suffix == ".js":
+        return str(rjsmin.jsmin(path.read_text(encoding="utf-8"))).encode()
+    return path.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class Assets:
         for path in sorted(directory.iterdir()):
             if not path.is_file():
                 continue
-            body = path.read_bytes()
+            body = minified(path)
             digest = hashlib.sha256(body).hexdigest()[:12]
             hashed = f"{path.stem}.{digest}{path.suffix}"
             media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -41,6 +41,8 @@ ACTIONS = frozenset({
     "intake_viewed", "intake_registered",
     # Callbacks: revealing a number is allowed only to the counselor holding the claim.
     "callback_slots", "callback_claim", "callback_release", "callback_reveal", "callback_outcome",
+    # Referral links for schools and meeting points.
+    "referral_change",
 })
 """Every action the log knows; `record` refuses any other name, so a typo cannot hide one."""
 

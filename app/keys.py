@@ -86,6 +86,10 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
                                        sealed (app/callback/bookings.py)         whatever happened
     {p}stats:callbacks:{day}   hash    booked / moved / cancelled / reached /    kept (counters only,
                                        not_reached -> count, per day             no booking ref)
+    {p}referrals               hash    referral code -> JSON {name, audience,     until removed
+                                       created} (app/referrals.py)
+    {p}stats:referrals:{day}   hash    referral code -> visits that day          kept (counters only,
+                                       (Europe/Stockholm)                        nothing per visitor)
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
@@ -313,6 +317,13 @@ class Keys:
 
     def callback_counts(self, day: str) -> str:
         return f"{self.prefix}stats:callbacks:{day}"
+
+    @property
+    def referrals(self) -> str:
+        return f"{self.prefix}referrals"
+
+    def referral_counts(self, day: str) -> str:
+        return f"{self.prefix}stats:referrals:{day}"
 
     # Channels.
     def conversation_channel(self, cid: str) -> str:

@@ -25,12 +25,14 @@ from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay
 from app.chat.screening import Screening
 from app.chat.store import ConversationStore
+from app.compression import CompressPublicPages
 from app.config import Settings
 from app.errors import ServiceError
 from app.intake import delivery
 from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
 from app.redis import connect
+from app.referrals import Referrals
 from app.sealing import sealing_keys
 from app.security import SecurityHeaders
 from app.services import Services
@@ -45,7 +47,9 @@ from app.staff import (
     hours_page,
     intakes_page,
     login,
+    referrals_page,
     totp,
+    translations_page,
 )
 from app.staff.accounts import Accounts
 from app.staff.hours_store import HoursStore
@@ -54,7 +58,7 @@ from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.staff.totp import Sealer
 from app.templating import Templates
-from app.visitor import callback, chat_socket, pages, quick_exit, returning
+from app.visitor import callback, chat_socket, pages, quick_exit, referral, returning
 from app.visitor.throttle import Throttle
 
 DEV_ACCOUNT = "counselor"
@@ -143,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
                 durable, keys, sealing_keys(settings.callback_keys, secret, "callback bookings"),
                 settings.callback_grace_seconds, settings.callback_booking_closes_minutes),
             callback_codes=CodeHasher(secret),
+            referrals=Referrals(durable, keys, settings.timezone),
         )
         app.state.services = services
         await relay.start()
@@ -184,6 +189,7 @@ def create_app(settings: Settings) -> Starlette:
         *quick_exit.routes,
         *returning.routes,
         *callback.routes,
+        *referral.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
         *canned_page.routes,
@@ -192,13 +198,15 @@ def create_app(settings: Settings) -> Starlette:
         *hours_page.routes,
         *audit_page.routes,
         *intakes_page.routes,
+        *translations_page.routes,
         *callbacks_page.routes,
         *callback_slots_page.routes,
+        *referrals_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(CompressPublicPages)],
         exception_handlers={ServiceError: service_error},
         lifespan=lifespan,
     )

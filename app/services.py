@@ -22,6 +22,7 @@ from app.chat.store import ConversationStore
 from app.config import Settings
 from app.intake.records import IntakeRecords
 from app.keys import Keys
+from app.referrals import Referrals
 from app.staff.accounts import Accounts
 from app.staff.hours_store import HoursStore
 from app.staff.login_throttle import LoginThrottle
@@ -56,6 +57,7 @@ class Services:
     intakes: IntakeRecords
     callbacks: CallbackBook
     callback_codes: CodeHasher
+    referrals: Referrals
 
     @property
     def heartbeat_seconds(self) -> float:

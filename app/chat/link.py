@@ -71,6 +71,8 @@ class ConversationLink:
             await self.send({"type": "typing"})
         elif kind == "ack" and event.get("party") == self.other:
             await self.send({"type": "delivered", "id": event.get("id")})
+        elif kind == "lang" and self.party == "counselor":
+            await self.send({"type": "lang", "lang": event.get("lang")})
 
     async def message(self, frame: Frame) -> bool:
         """Store and announce a message; False when it was stored before (a re-send)."""

@@ -89,6 +89,7 @@ Server -> client
     classified {conv} / classify_failed {conv, reason}                  staff only
     propose_failed {conv, reason: not_yours|consented|invalid}          staff only
     status   {status}                   staff only: own status (at the start and when set)
+    lang     {conv, lang}               staff only: the visitor switched language
     colleagues {items: [{username, name}]}  staff only: the colleagues on duty, whom a
                                         chat can be handed to (when that changes)
     proposal {id, status, kind?, kind_text?, note?, expires_in?, text_id?, text?, conv?}

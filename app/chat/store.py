@@ -334,6 +334,13 @@ mark_used(KEYS[1], ARGV[1], KEYS[4], ARGV[5], ARGV[7])
 return 'ok'
 """
 
+_SET_LANG = """
+-- KEYS: conv; ARGV: lang. Only on a conversation that still exists (a new hash would never expire).
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'lang', ARGV[1])
+return 1
+"""
+
 _CLAIM_CLASSIFICATION = """
 -- KEYS: conv; ARGV: staff_id. Once per ended chat, by the counselor who had it.
 if redis.call('HGET', KEYS[1], 'state') ~= 'ended' then return 'not_ended' end
@@ -496,6 +503,7 @@ class ConversationStore:
         self._end = redis.register_script(_END)
         self._touch = redis.register_script(_TOUCH)
         self._take_token = redis.register_script(_TAKE_TOKEN)
+        self._set_lang = redis.register_script(_SET_LANG)
         self._set_code = redis.register_script(_SET_CODE)
         self._create_letter = redis.register_script(_CREATE_LETTER)
         self._restore = redis.register_script(_RESTORE)
@@ -614,6 +622,10 @@ class ConversationStore:
         # A late, smaller ack racing a larger one only delays a tick; the next ack fixes it.
         await self.redis.hset(key, field, entry_id)
         return True
+
+    async def set_lang(self, cid: str, lang: str) -> bool:
+        """The visitor switched language: counselors see the new one, and canned responses follow it."""
+        return bool(await self._set_lang(keys=[self.keys.conversation(cid)], args=[lang]))
 
     async def take_token(self, cid: str, capacity: int, window_seconds: int, floor: int) -> float:
         """Take one message's token from the session's bucket (`capacity` per `window_seconds`,

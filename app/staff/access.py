@@ -35,16 +35,20 @@ CALLBACKS = "callbacks"
 """See the day's callbacks, claim one, reveal its number (while holding the claim), record the outcome."""
 CALLBACK_SLOTS = "callbacks.slots"
 """Open, resize and remove callback time slots; release a colleague's claim."""
+TRANSLATIONS_READ = "translations.read"
+"""See how far each language's translation is, and whether a native speaker has checked it."""
 INTAKE = "intake"
 """View, print and mark registered the intakes waiting in the inbox; see and retry dead letters.
 Supervisors only: an intake names the visitor, so it is shown to as few people as will do."""
+REFERRALS_MANAGE = "referrals.manage"
+"""Make and remove referral links (schools, meeting points), print their posters, see their visit counts."""
 SESSION = "session"
 """Anything a logged-in staff member may do with their own session: log out, enrol TOTP."""
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "counselor": frozenset({SESSION, CHAT, CALLBACKS}),
     "supervisor": frozenset({SESSION, CHAT, CALLBACKS, CALLBACK_SLOTS, CANNED_MANAGE, HOURS_MANAGE,
-                             AUDIT_READ, INTAKE}),
+                             AUDIT_READ, INTAKE, REFERRALS_MANAGE, TRANSLATIONS_READ}),
     "admin": frozenset({SESSION, ACCOUNTS_MANAGE}),
 }
 
@@ -65,6 +69,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/staff/hours", N_("Opening hours"), HOURS_MANAGE),
     ("/staff/audit", N_("Audit log"), AUDIT_READ),
     ("/staff/intakes", N_("Intakes"), INTAKE),
+    ("/staff/referrals", N_("Referral links"), REFERRALS_MANAGE),
+    ("/staff/translations", N_("Translations"), TRANSLATIONS_READ),
 )
 """The staff pages' menu: (path, label, permission); each member sees the pages their role allows."""
 

@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "callback_slots": N_("Changed the call times"), "callback_claim": N_("Took a callback"),
     "callback_release": N_("Let go of a callback"), "callback_reveal": N_("Showed a callback number"),
     "callback_outcome": N_("Recorded a callback's outcome"),
+    "referral_change": N_("Changed referral links"),
 }
 """Plain words for the actions; an action without a label is shown by its name."""
 

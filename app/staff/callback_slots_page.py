@@ -28,7 +28,7 @@ from app.callback.slots import (
     to_ms,
 )
 from app.forms import small_form
-from app.i18n import N_
+from app.i18n import N_, babel_locale
 from app.services import Services
 from app.staff import access
 from app.staff.layout import staff_page
@@ -62,7 +62,7 @@ def _slots_by_day(slots: list[Slot], zone: ZoneInfo, lang: str) -> list[tuple[st
     days: dict[str, list[tuple[Slot, str]]] = {}
     for slot in slots:
         start = from_ms(slot.start_ms, zone)
-        label = format_date(start.date(), "EEEE d MMMM", locale=lang)
+        label = format_date(start.date(), "EEEE d MMMM", locale=babel_locale(lang))
         days.setdefault(label, []).append((slot, f"{start:%H:%M}–{from_ms(slot.end_ms, zone):%H:%M}"))
     return list(days.items())
 

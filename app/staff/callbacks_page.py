@@ -26,7 +26,7 @@ from app.callback.bookings import OUTCOMES, Booking
 from app.callback.form import CALL_LANGUAGES
 from app.callback.slots import BOOKING_DAYS, Slot, day_bounds_ms, from_ms, to_ms
 from app.forms import small_form
-from app.i18n import N_
+from app.i18n import N_, babel_locale
 from app.services import Services
 from app.staff import access
 from app.staff.layout import staff_page
@@ -96,7 +96,7 @@ async def day_list(request: Request, session: StaffSession) -> Response:
     notice = request.query_params.get("notice", "")
     return staff_page(
         request, session, "staff/callbacks.html",
-        day=day, day_label=format_date(day, "EEEE d MMMM", locale=lang), slots=slots,
+        day=day, day_label=format_date(day, "EEEE d MMMM", locale=babel_locale(lang)), slots=slots,
         earlier=(day - timedelta(days=1)).isoformat() if day > today - timedelta(days=1) else "",
         later=(day + timedelta(days=1)).isoformat() if day < today + timedelta(days=BOOKING_DAYS) else "",
         notice=services.text(lang, NOTICES[notice]) if notice in NOTICES else "",

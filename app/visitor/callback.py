@@ -26,7 +26,7 @@ from app.callback.bookings import Booking
 from app.callback.slots import BOOKING_DAYS, Slot, from_ms, nearest, to_ms
 from app.errors import TooLarge, TooManyAttempts
 from app.forms import FORM_MAX_BYTES, small_form
-from app.i18n import N_
+from app.i18n import N_, babel_locale
 from app.security import origin_allowed
 from app.services import Services
 from app.visitor.pages import language, visitor_page
@@ -56,7 +56,7 @@ def when(services: Services, lang: str, slot: Slot) -> str:
     """A slot as people say it: "Tuesday 2 December, 10:00–10:30"."""
     zone = ZoneInfo(services.settings.timezone)
     start, end = from_ms(slot.start_ms, zone), from_ms(slot.end_ms, zone)
-    return f"{format_datetime(start, 'EEEE d MMMM, HH:mm', locale=lang)}–{end:%H:%M}"
+    return f"{format_datetime(start, 'EEEE d MMMM, HH:mm', locale=babel_locale(lang))}–{end:%H:%M}"
 
 
 def slot_days(services: Services, lang: str, slots: list[Slot]) -> list[tuple[str, list[tuple[Slot, str]]]]:
@@ -65,7 +65,7 @@ def slot_days(services: Services, lang: str, slots: list[Slot]) -> list[tuple[st
     days: dict[str, list[tuple[Slot, str]]] = {}
     for slot in slots:
         start = from_ms(slot.start_ms, zone)
-        day = format_datetime(start, "EEEE d MMMM", locale=lang)
+        day = format_datetime(start, "EEEE d MMMM", locale=babel_locale(lang))
         days.setdefault(day, []).append((slot, f"{start:%H:%M}–{from_ms(slot.end_ms, zone):%H:%M}"))
     return list(days.items())
 

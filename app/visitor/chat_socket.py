@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from app import log
+from app import i18n, log
 from app.chat import return_codes, sockets
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
@@ -29,6 +29,7 @@ from app.i18n import N_
 from app.intake.consent import AFTER_SENT, IntakeFlow
 from app.security import origin_allowed
 from app.services import Services
+from app.visitor.pages import LANGUAGE_COOKIE
 from app.visitor.throttle import client_address
 
 FLOOD_FACTOR = 3
@@ -241,8 +242,13 @@ async def endpoint(websocket: WebSocket) -> None:
         if cid is None or conversation is None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
         client = services.store.client_hash(client_address(websocket))
-        connection = VisitorConnection(services, peer, hello.token, cid, conversation.lang, hello.last_id,
-                                       client)
+        lang = i18n.choose(websocket.cookies.get(LANGUAGE_COOKIE) or conversation.lang)
+        if lang != conversation.lang and await services.store.set_lang(cid, lang):
+            # The visitor switched language (the page reconnects): the counselor sees it at once.
+            channel = services.keys.conversation_channel(cid)
+            await services.relay.publish(channel, {"kind": "lang", "lang": lang})
+            await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
+        connection = VisitorConnection(services, peer, hello.token, cid, lang, hello.last_id, client)
         async with services.relay.subscription(connection.link.channel) as subscription:
             try:
                 await connection.send_state(subscription)

@@ -14,15 +14,17 @@ from app import i18n, log
 from app.errors import Closed, NotAllowed, QueueFull, ServiceError, TooManyAttempts
 from app.forms import small_form
 from app.hours import OpeningHours
-from app.i18n import N_
+from app.i18n import N_, babel_locale
 from app.security import origin_allowed
 from app.services import Services
 from app.staff import access
 
 LANGUAGE_COOKIE = "lang"
+TEXT_SIZE_COOKIE = "size"
+TEXT_SIZES = ("normal", "large", "larger")
 CHAT_STORAGE_KEY = "nx-chat"
 """The sessionStorage key of the visitor's chat token: one name for visitor.js and quick-exit.js."""
-RETURN_PATHS = ("/", "/safety", "/callback", "/callback/change", "/staff",
+RETURN_PATHS = ("/", "/safety", "/callback", "/callback/change", "/for/young", "/for/older", "/staff",
                 *(path for path, _, _ in access.NAV))
 """Where the language switch may send the visitor or staff member back to (never any other
 address from the form)."""
@@ -48,6 +50,11 @@ def language(request: Request) -> str:
     return i18n.choose(request.cookies.get(LANGUAGE_COOKIE))
 
 
+def text_size(request: Request) -> str:
+    chosen = request.cookies.get(TEXT_SIZE_COOKIE, "")
+    return chosen if chosen in TEXT_SIZES else TEXT_SIZES[0]
+
+
 def hours_lines(opening_hours: OpeningHours, services: Services, lang: str) -> list[str]:
     """The weekly hours as short lines, e.g. "Mon–Fri 08:00–16:00"."""
     lines = []
@@ -65,9 +72,9 @@ def exception_lines(opening_hours: OpeningHours, services: Services, lang: str, 
     """Closed days and special hours of the coming weeks, e.g. "Closed 24 Dec" (never the staff note)."""
     lines = []
     for exception in opening_hours.upcoming(today, UPCOMING_DAYS):
-        dates = format_date(exception.first, "d MMM", locale=lang)
+        dates = format_date(exception.first, "d MMM", locale=babel_locale(lang))
         if exception.last != exception.first:
-            dates += "–" + format_date(exception.last, "d MMM", locale=lang)
+            dates += "–" + format_date(exception.last, "d MMM", locale=babel_locale(lang))
         if exception.closed:
             lines.append(services.text(lang, N_("Closed {dates}")).format(dates=dates))
         else:
@@ -81,7 +88,7 @@ def opens_again(opening_hours: OpeningHours, services: Services, lang: str) -> s
     when = opening_hours.next_opening(services.now())
     if when is None:
         return ""
-    text = format_datetime(when, "EEEE d MMMM HH:mm", locale=lang)
+    text = format_datetime(when, "EEEE d MMMM HH:mm", locale=babel_locale(lang))
     return services.text(lang, N_("The chat opens again {when}.")).format(when=text)
 
 
@@ -92,6 +99,7 @@ def visitor_page(request: Request, name: str, **context: Any) -> Response:
     return services.templates.render(
         language(request), name,
         path=request.url.path,
+        text_size=text_size(request),
         neutral_url=settings.neutral_site_url,
         chat_key=CHAT_STORAGE_KEY,
         retention_minutes=max(1, round(settings.conversation_retention_seconds / 60)),
@@ -126,11 +134,22 @@ async def safety(request: Request) -> Response:
 async def choose_language(request: Request) -> Response:
     form = await small_form(request)
     lang = i18n.choose(str(form.get("lang", "")))
-    back = str(form.get("next", "/"))
+    return back_with(request, str(form.get("next", "/")), LANGUAGE_COOKIE, lang)
+
+
+async def choose_text_size(request: Request) -> Response:
+    form = await small_form(request)
+    size = str(form.get("size", ""))
+    return back_with(request, str(form.get("next", "/")), TEXT_SIZE_COOKIE,
+                     size if size in TEXT_SIZES else TEXT_SIZES[0])
+
+
+def back_with(request: Request, back: str, cookie: str, value: str) -> Response:
+    """Back to the page (only one of ours) with a preference set."""
     response = RedirectResponse(back if back in RETURN_PATHS else "/", status_code=303)
     services: Services = request.app.state.services
-    # A session cookie: gone when the browser closes; holds only the language.
-    response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict",
+    # A session cookie: gone when the browser closes; holds only the preference.
+    response.set_cookie(cookie, value, httponly=True, samesite="strict",
                         secure=services.settings.secure_cookies)
     return response
 
@@ -166,5 +185,6 @@ routes = [
     Route("/", landing),
     Route("/safety", safety),
     Route("/lang", choose_language, methods=["POST"]),
+    Route("/text-size", choose_text_size, methods=["POST"]),
     Route("/api/chat", start_chat, methods=["POST"]),
 ]

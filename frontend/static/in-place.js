@@ -11,11 +11,13 @@
     location.replace(link.href);
   });
 
-  // The language form still works without JavaScript (POST, then 303): this only keeps its
-  // redirect out of the history.
-  const form = document.querySelector("form.languages");
-  if (!form) return;
-  form.addEventListener("submit", async (event) => {
+  // The language and text-size forms still work without JavaScript (POST, then 303): this only
+  // keeps their redirect out of the history.
+  for (const form of document.querySelectorAll("form.languages, form.text-size")) {
+    form.addEventListener("submit", (event) => submitInPlace(form, event));
+  }
+
+  async function submitInPlace(form, event) {
     event.preventDefault();
     const choice = document.createElement("input"); // the pressed button's name and value
     choice.type = "hidden";
@@ -29,5 +31,5 @@
     } catch (e) {
       form.submit(); // the network failed: the ordinary way, which at worst adds one entry
     }
-  });
+  }
 })();

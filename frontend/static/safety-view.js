@@ -8,10 +8,30 @@
   let hiddenView = null; // the view the safety text stands in for
   let opener = null;
 
-  function open(event) {
+  // The text comes from /safety itself (same language, one source), once, when first wanted.
+  async function load() {
+    const text = view.querySelector(".safety-text");
+    if (text.childElementCount) return;
+    const response = await fetch("/safety", { credentials: "same-origin" });
+    if (!response.ok) throw new Error("safety text");
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const main = page.querySelector("main");
+    main.querySelector(".back-link").closest("p").remove(); // the way back here is the Back button
+    text.replaceChildren(...Array.from(main.childNodes, (node) => document.importNode(node, true)));
+    view.setAttribute("aria-labelledby", "safety-title");
+  }
+
+  async function open(event) {
     event.preventDefault(); // without JavaScript the link opens /safety instead
     if (!view.hidden) return;
-    opener = event.currentTarget;
+    const link = event.currentTarget;
+    try {
+      await load();
+    } catch (e) {
+      location.assign(link.href); // offline or refused: the page itself (a chat resumes on return)
+      return;
+    }
+    opener = link;
     hiddenView = views.find((v) => !v.hidden) || views[0];
     hiddenView.hidden = true;
     view.hidden = false;

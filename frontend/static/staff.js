@@ -123,7 +123,7 @@
   }
 
   function label(entry) {
-    entry.button.textContent = entry.label;
+    entry.button.textContent = entry.label + " · " + entry.lang.toUpperCase(); // the visitor's language
     if (entry.unread) {
       const badge = document.createElement("span");
       badge.className = "badge";
@@ -548,6 +548,11 @@
         element.hidden = false;
         clearTimeout(entry.typingTimer);
         entry.typingTimer = setTimeout(() => { element.hidden = true; }, TYPING_SHOWN_MS);
+        return undefined;
+      }
+      case "lang": { // the visitor switched language: the tab and the canned responses follow
+        const entry = chats.get(frame.conv);
+        if (entry) { entry.lang = frame.lang; label(entry); }
         return undefined;
       }
       case "error": return notice(frame.message || frame.code);

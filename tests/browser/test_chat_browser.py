@@ -291,3 +291,27 @@ def test_visitor_reconnects_by_itself(server, proxy, new_context):
     sockets = [url for url in traffic.urls if url == proxy.origin.replace("http", "ws", 1) + "/ws/chat"]
     assert len(sockets) >= 2, f"the page opened a new socket after the cut: {sockets}"
     assert traffic.foreign(proxy.origin) == [], "the visitor page went past its own origin"
+
+
+def test_switching_language_mid_chat_keeps_the_chat_and_the_counselor_sees_it(server, new_context):
+    username, password = add_staff(server.env, name="Anna")
+    desk = new_context(**DESKTOP)
+    log_in_over_http(desk, server, username, password)
+    console = desk.new_page()
+    console.goto(server.url + "/staff")
+    phone = new_context(**PHONE).new_page()
+    open_visitor_chat(phone, server.url)
+    visitor_writes(phone, "Hej, jag vill prata")
+    pane = counselor_takes_first(console)
+    expect(pane.locator(".log")).to_contain_text("Hej, jag vill prata")
+    tab = console.locator("#chats button.tab").first
+    expect(tab).to_contain_text("SV")
+
+    phone.locator("button[name=lang][value=en]").tap()  # the page is replaced; the chat resumes
+    expect(phone.locator("#chat")).to_be_visible()
+    expect(phone.locator("#log")).to_contain_text("Hej, jag vill prata")
+    expect(phone.locator("#composer button[type=submit]")).to_have_text("Send")
+    expect(tab).to_contain_text("EN")
+    visitor_writes(phone, "Still here")
+    expect(pane.locator(".log")).to_contain_text("Still here")
+    assert phone.evaluate("history.length") == 2  # about:blank and the chat: the switch added nothing
