@@ -35,7 +35,7 @@ ACTIONS = frozenset({
     "account_add", "account_disable", "account_enable", "account_reset", "account_role",
     "totp_enrol", "hours_change", "canned_change",
     # The log itself, and refusals.
-    "audit_view", "audit_export", "denied",
+    "audit_view", "audit_export", "denied", "stats_export",
     # Intake delivery (the worker acts as "system").
     "intake_inboxed", "intake_delivered", "intake_failed", "intake_dead", "intake_retried",
     "intake_viewed", "intake_registered",
@@ -43,6 +43,8 @@ ACTIONS = frozenset({
     "callback_slots", "callback_claim", "callback_release", "callback_reveal", "callback_outcome",
     # Referral links for schools and meeting points.
     "referral_change",
+    # Reading the visitors' anonymous feedback.
+    "feedback_view",
 })
 """Every action the log knows; `record` refuses any other name, so a typo cannot hide one."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -200,6 +201,16 @@ class Settings:
         "Where the quick exit sends the visitor: a harmless site (default: the Swedish weather "
         "service), opened with no referrer.",
     )
+    metrics_token: str = setting(
+        "METRICS_TOKEN", "",
+        "Bearer token (at least 32 characters) a Prometheus scraper sends for `GET /metrics`. "
+        "Empty: no access by token. With neither this nor METRICS_ALLOW, /metrics does not exist.",
+    )
+    metrics_allow: tuple[str, ...] = setting(
+        "METRICS_ALLOW", (),
+        "Comma-separated IP addresses or networks (e.g. `10.0.0.5, 10.1.0.0/16`) that may read "
+        "`/metrics` without the token; the address as uvicorn sees it (FORWARDED_ALLOW_IPS behind a proxy).",
+    )
     log_level: str = setting("LOG_LEVEL", "INFO", "Log level of the JSON event log.")
 
     @property
@@ -315,6 +326,13 @@ def validate(settings: Settings) -> None:
     if len(settings.callback_caller_id) > 40:
         raise ConfigError("CALLBACK_CALLER_ID is a phone number as shown, at most 40 characters")
     _validate_intake_delivery(settings)
+    if settings.metrics_token and len(settings.metrics_token) < 32:
+        raise ConfigError("METRICS_TOKEN must be at least 32 characters")
+    for network in settings.metrics_allow:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"METRICS_ALLOW must be IP addresses or networks, not {network!r}") from None
     if settings.secret_key and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters")
     if settings.production and not settings.staff_totp_required:

@@ -37,6 +37,7 @@ Ephemeral Redis (`REDIS_URL`, never written to disk) holds what visitors say:
                                                                                  SECONDS
     {p}rl:cb:n:{number_hash}   string  callback bookings of one phone number     CALLBACK_NUMBER_WINDOW_
                                        (a keyed hash: never the number)          SECONDS
+    {p}rl:fb:{client_hash}     string  feedback surveys one client sent          FEEDBACK_WINDOW_SECONDS
 
 The conversation TTL is the idle TTL while it runs (refreshed whenever anyone is connected
 or writes) and the retention TTL once it has ended. Set and queue members of a conversation
@@ -72,10 +73,12 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}hours                   string  opening hours as edited (JSON; see        until replaced
                                        app/staff/hours_store.py)
     {p}canned                  hash    canned response id -> {lang, title, text}  until removed
-    {p}stats:classes:{day}     hash    end-of-chat classification "question:answer" kept (counters only,
-                                       -> count, per day (Europe/Stockholm)      no conversation id)
-    {p}stats:intakes:{day}     hash    intake proposals proposed / consented /    kept (counters only,
-                                       declined / withdrawn -> count, per day    no conversation id)
+    {p}stats:d:{YYYY-MM-DD}    hash    counters of one local day (TIMEZONE):     kept (counters only:
+                                       "metric" or "metric|name=value" -> count  no id, no free text)
+                                       (app/stats/counters.py)
+    {p}stats:h:{YYYY-MM-DDTHH} hash    the same counters, one local hour         HOUR_KEEP_DAYS
+    {p}stats:staffed:{minute}  string  one process's claim to count a minute     STAFFED_CLAIM_SECONDS
+                                       (YYYY-MM-DDTHH:MM) as staffed
     {p}cb:slots                zset    callback time slot id -> start (ms)       pruned once past
     {p}cb:s:{slot}             hash    a slot: start_ms, end_ms, places, booked  its end +
                                                                                  CALLBACK_GRACE_SECONDS
@@ -84,12 +87,12 @@ Durable Redis (`REDIS_DURABLE_URL`) holds what must survive a restart:
     {p}cb:b:{ref}              hash    a booking: slot, state, claim, the change  its slot's end +
                                        code's keyed hash, the number and answers CALLBACK_GRACE_SECONDS,
                                        sealed (app/callback/bookings.py)         whatever happened
-    {p}stats:callbacks:{day}   hash    booked / moved / cancelled / reached /    kept (counters only,
-                                       not_reached -> count, per day             no booking ref)
     {p}referrals               hash    referral code -> JSON {name, audience,     until removed
                                        created} (app/referrals.py)
-    {p}stats:referrals:{day}   hash    referral code -> visits that day          kept (counters only,
-                                       (Europe/Stockholm)                        nothing per visitor)
+    {p}feedback:notes          list    the feedback survey's free text, newest   kept, trimmed to the
+                                       first: JSON {month, kind, text}, scrubbed newest FEEDBACK_NOTES_
+                                       of personal data; no conversation id, no  KEEP (a short list
+                                       time finer than the month                 for supervisors)
 
 Channels (pub/sub wakes processes; the stream stays the record):
 
@@ -133,6 +136,18 @@ CALLBACK_NUMBER_WINDOW_SECONDS = 86_400
 
 LOGIN_WINDOW_SECONDS = 900
 """Failed logins are counted over 15 minutes, and a locked name stays locked as long."""
+
+HOUR_KEEP_DAYS = 90
+"""Hourly counters (for the time-of-day figures) are kept 90 days; the daily ones are kept."""
+
+STAFFED_CLAIM_SECONDS = 120
+"""A minute's claim to be counted as staffed outlives the minute, so no other process counts it again."""
+
+FEEDBACK_WINDOW_SECONDS = 3600
+"""The feedback surveys one client sends are counted over an hour."""
+
+FEEDBACK_NOTES_KEEP = 200
+"""Only the newest this many free-text feedback notes are kept: a short list to read, not an archive."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,9 @@ class Keys:
 
     def callbacks_of_number(self, number_hash: str) -> str:
         return f"{self.prefix}rl:cb:n:{number_hash}"
+
+    def feedback_sent(self, client_hash: str) -> str:
+        return f"{self.prefix}rl:fb:{client_hash}"
 
     @property
     def staff_online(self) -> str:
@@ -296,12 +314,6 @@ class Keys:
     def canned(self) -> str:
         return f"{self.prefix}canned"
 
-    def classes(self, day: str) -> str:
-        return f"{self.prefix}stats:classes:{day}"
-
-    def intake_counts(self, day: str) -> str:
-        return f"{self.prefix}stats:intakes:{day}"
-
     @property
     def callback_slots(self) -> str:
         return f"{self.prefix}cb:slots"
@@ -315,15 +327,22 @@ class Keys:
     def callback_booking(self, ref: str) -> str:
         return f"{self.prefix}cb:b:{ref}"
 
-    def callback_counts(self, day: str) -> str:
-        return f"{self.prefix}stats:callbacks:{day}"
-
     @property
     def referrals(self) -> str:
         return f"{self.prefix}referrals"
 
-    def referral_counts(self, day: str) -> str:
-        return f"{self.prefix}stats:referrals:{day}"
+    def stats_day(self, day: str) -> str:
+        return f"{self.prefix}stats:d:{day}"
+
+    def stats_hour(self, hour: str) -> str:
+        return f"{self.prefix}stats:h:{hour}"
+
+    def stats_staffed(self, minute: str) -> str:
+        return f"{self.prefix}stats:staffed:{minute}"
+
+    @property
+    def feedback_notes(self) -> str:
+        return f"{self.prefix}feedback:notes"
 
     # Channels.
     def conversation_channel(self, cid: str) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from app import hours, i18n, log
+from app import hours, i18n, log, metrics
 from app.assets import Assets
 from app.audit import Audit
 from app.callback.bookings import CallbackBook
@@ -44,10 +45,12 @@ from app.staff import (
     canned_page,
     console,
     console_socket,
+    feedback_page,
     hours_page,
     intakes_page,
     login,
     referrals_page,
+    statistics_page,
     totp,
     translations_page,
 )
@@ -57,8 +60,9 @@ from app.staff.login_throttle import LoginThrottle
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
 from app.staff.totp import Sealer
+from app.stats.counters import Counters, count_staffed
 from app.templating import Templates
-from app.visitor import callback, chat_socket, pages, quick_exit, referral, returning
+from app.visitor import callback, chat_socket, feedback, pages, quick_exit, referral, returning
 from app.visitor.throttle import Throttle
 
 DEV_ACCOUNT = "counselor"
@@ -114,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
     """Build the application; nothing is connected until the lifespan starts."""
     keys = Keys.from_settings(settings)
     opening_hours = hours.parse(settings.opening_hours)
+    app_metrics = metrics.Metrics(settings.metrics_token, settings.metrics_allow)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -129,9 +134,10 @@ def create_app(settings: Settings) -> Starlette:
         relay = Relay(redis, keys.queue_channel + ":relay")
         store = ConversationStore(redis, keys, secret)
         presence = Presence(redis, keys)
+        counters = Counters(durable, keys, ZoneInfo(settings.timezone))
         services = Services(
             settings=settings, keys=keys, redis=redis, durable=durable, store=store, relay=relay,
-            screening=Screening(store, relay),
+            screening=Screening(store, relay, counters),
             queue_watch=QueueWatch(store, presence, relay),
             accounts=Accounts(durable, keys, Sealer(secret)),
             staff_sessions=StaffSessions(
@@ -147,18 +153,22 @@ def create_app(settings: Settings) -> Starlette:
                 durable, keys, sealing_keys(settings.callback_keys, secret, "callback bookings"),
                 settings.callback_grace_seconds, settings.callback_booking_closes_minutes),
             callback_codes=CodeHasher(secret),
-            referrals=Referrals(durable, keys, settings.timezone),
+            referrals=Referrals(durable, keys, settings.timezone, counters),
+            counters=counters,
+            metrics=app_metrics,
         )
         app.state.services = services
         await relay.start()
         await services.queue_watch.start()
         sweeping = asyncio.create_task(
-            sweeper.run(store, relay, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
+            sweeper.run(store, relay, counters, min(sweeper.SWEEP_SECONDS, keys.idle_seconds / 2)),
             name="sweeper",
         )
         client = delivery.http_client(settings) if settings.intake_delivery == "http" else None
         delivering = asyncio.create_task(
-            delivery.DeliveryWorker(settings, services.intakes, audit, client).run(), name="intake delivery")
+            delivery.DeliveryWorker(settings, services.intakes, audit, client, counters).run(),
+            name="intake delivery")
+        staffing = asyncio.create_task(count_staffed(counters, presence), name="staffed minutes")
         if not settings.production:
             await _first_account(services.accounts)
         log.event("app.started", env=settings.env)
@@ -166,6 +176,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             sweeping.cancel()
+            staffing.cancel()
             delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivering  # it may hand an interrupted send on before Redis closes
@@ -184,12 +195,14 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint),
         Route("/static/{name}", static),
         *pages.routes,
         *quick_exit.routes,
         *returning.routes,
         *callback.routes,
         *referral.routes,
+        *feedback.routes,
         WebSocketRoute("/ws/chat", chat_socket.endpoint),
         *console.routes,
         *canned_page.routes,
@@ -199,14 +212,16 @@ def create_app(settings: Settings) -> Starlette:
         *audit_page.routes,
         *intakes_page.routes,
         *translations_page.routes,
+        *statistics_page.routes,
         *callbacks_page.routes,
         *callback_slots_page.routes,
         *referrals_page.routes,
+        *feedback_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(CompressPublicPages)],
-        exception_handlers={ServiceError: service_error},
+        exception_handlers={ServiceError: service_error, Exception: metrics.server_error},
         lifespan=lifespan,
     )

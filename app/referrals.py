@@ -1,10 +1,10 @@
-"""Referral links for schools and meeting points: short codes (durable Redis) and their visits per day.
+"""Referral links for schools and meeting points: short codes (durable Redis) and counting their visits.
 
 A referral is a short code (printed on a poster, in a QR code) with a name for staff and an
-audience that chooses the landing page. Visits are counted only in aggregate: one counter per
-code per day (`{p}stats:referrals:{day}`, the day in TIMEZONE), nothing per visitor, no time of
-day, nothing that could later be matched with a conversation. Removing a referral keeps its
-past counters, like every other statistic.
+audience that chooses the landing page. Visits are counted only in aggregate: the counter
+`referral.visit` with the code and the audience (app/stats/counters.py), nothing per visitor,
+nothing that could later be matched with a conversation. Removing a referral keeps its past
+counters, like every other statistic.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 
 from app.i18n import N_
 from app.keys import Keys
+from app.stats.counters import Counters
 
 AUDIENCES = ("young", "older", "general")
 """young: schools, student health, youth; older: meeting points for the elderly; general: anyone."""
@@ -30,15 +31,6 @@ CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 6
 NAME_MAX_CHARS = 100
 NEW_CODE_TRIES = 5
-
-_VISIT = """
--- KEYS: referrals, today's counters. ARGV: code. Counts a visit only for a known code;
--- returns the referral's JSON, or false for an unknown one.
-local found = redis.call('HGET', KEYS[1], ARGV[1])
-if not found then return false end
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-return found
-"""
 
 
 @dataclass(frozen=True)
@@ -73,11 +65,11 @@ def new_code() -> str:
 class Referrals:
     """Make, list and remove referrals; count their visits."""
 
-    def __init__(self, durable: aioredis.Redis, keys: Keys, timezone: str) -> None:
+    def __init__(self, durable: aioredis.Redis, keys: Keys, timezone: str, counters: Counters) -> None:
         self.redis = durable
         self.keys = keys
         self.zone = ZoneInfo(timezone)
-        self._visit = durable.register_script(_VISIT)
+        self.counters = counters
 
     def today(self) -> date:
         return datetime.now(self.zone).date()
@@ -105,22 +97,9 @@ class Referrals:
         return bool(await self.redis.hdel(self.keys.referrals, code))
 
     async def visit(self, code: str) -> str | None:
-        """Count one visit through `code` today; return its audience, or None (nothing counted) if unknown."""
-        if not CODE.match(code):
+        """Count one visit through `code`; return its audience, or None (nothing counted) if unknown."""
+        referral = await self.get(code) if CODE.match(code) else None
+        if referral is None:
             return None
-        today = self.keys.referral_counts(self.today().isoformat())
-        found = await self._visit(keys=[self.keys.referrals, today], args=[code])
-        return str(json.loads(found)["audience"]) if found else None
-
-    async def visits(self, days: int) -> dict[str, int]:
-        """Visits per code over the last `days` days, today included."""
-        today = self.today()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for back in range(days):
-                pipe.hgetall(self.keys.referral_counts((today - timedelta(days=back)).isoformat()))
-            per_day = cast(list[dict[str, str]], await pipe.execute())
-        totals: dict[str, int] = {}
-        for counts in per_day:
-            for code, count in counts.items():
-                totals[code] = totals.get(code, 0) + int(count)
-        return totals
+        await self.counters.add("referral.visit", ref=code, audience=referral.audience)
+        return referral.audience

@@ -22,12 +22,14 @@ from app.chat.store import ConversationStore
 from app.config import Settings
 from app.intake.records import IntakeRecords
 from app.keys import Keys
+from app.metrics import Metrics
 from app.referrals import Referrals
 from app.staff.accounts import Accounts
 from app.staff.hours_store import HoursStore
 from app.staff.login_throttle import LoginThrottle
 from app.staff.presence import Presence
 from app.staff.sessions import StaffSessions
+from app.stats.counters import Counters
 from app.templating import Templates
 from app.visitor.throttle import Throttle
 
@@ -58,6 +60,8 @@ class Services:
     callbacks: CallbackBook
     callback_codes: CodeHasher
     referrals: Referrals
+    counters: Counters
+    metrics: Metrics
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -200,5 +200,5 @@ async def test_after_the_grace_period_nothing_of_a_booking_is_left(start_server)
     prefix = server.env["KEY_PREFIX"]
     left = dump(server.env["REDIS_URL"], prefix)
     assert not [key for key in left if key.startswith(prefix + "cb:")], left
-    counters = [key for key in left if key.startswith(prefix + "stats:callbacks:")]
-    assert len(counters) == 1 and "'booked': '1'" in left[counters[0]]
+    counters = [key for key in left if key.startswith(prefix + "stats:d:")]
+    assert len(counters) == 1 and "'callback.booked': '1'" in left[counters[0]]

@@ -9,6 +9,7 @@ import pytest
 
 from app.callback import codes, form
 from app.callback.slots import Slot, day_bounds_ms, from_ms, local_start, nearest, parse_clock, series
+from app.text import clean
 
 ZONE = ZoneInfo("Europe/Stockholm")
 SPRING_FORWARD = date(2027, 3, 28)  # 02:00 -> 03:00
@@ -153,3 +154,7 @@ def test_references_and_codes_read_back_as_people_type_them():
     stored = hasher.hash(reference, code)
     assert code not in stored and hasher.matches(reference, code, stored)
     assert not hasher.matches(reference, codes.new_code(), stored) and not hasher.matches(reference, code, "")
+
+
+def test_typed_text_keeps_joiners_but_loses_control_characters_and_direction_overrides():
+    assert clean(" می\u200cخواهم\t\r\nhej\u202e\x07 ") == "می\u200cخواهم \nhej"

@@ -115,7 +115,8 @@ async def test_outcomes_delete_the_number_at_once_and_survive_only_as_counters(s
         and "'outcome': 'reached'" in stored[f"{prefix}cb:b:{ref}"]
     )
     today = datetime.now(ZONE).date().isoformat()
-    assert stored[f"{prefix}stats:callbacks:{today}"] == repr({"booked": "1", "retried": "1", "reached": "1"})
+    assert stored[f"{prefix}stats:d:{today}"] == repr(
+        {"callback.booked": "1", "callback.retried": "1", "callback.reached": "1"})
 
 
 async def test_a_second_try_must_fit_before_the_booking_is_deleted(start_server):

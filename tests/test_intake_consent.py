@@ -329,7 +329,9 @@ async def test_outcomes_are_only_counted(server, redis_url):
     assert (await consent(visitor, again))["status"] == "consented"
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     prefix = server.env["KEY_PREFIX"]
-    [key] = [k async for k in client.scan_iter(f"{prefix}stats:intakes:*")]
-    assert await client.hgetall(key) == {"proposed": "2", "declined": "1", "consented": "1"}
+    [key] = [k async for k in client.scan_iter(f"{prefix}stats:d:*")]
+    counts = await client.hgetall(key)
+    assert {name: n for name, n in counts.items() if name.startswith("intake.")} == \
+        {"intake.proposed": "2", "intake.declined": "1", "intake.consented": "1"}
     await client.aclose()
     await close(visitor, counselor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -27,9 +28,15 @@ def stored(server: ServerProcess) -> dict[str, str]:
     return dump(server.env["REDIS_URL"], server.env["KEY_PREFIX"])
 
 
-def counts(server: ServerProcess) -> str:
-    """Today's visit counters as Redis holds them (a repr of the hash), or "" when there are none."""
-    return stored(server).get(f"{server.env['KEY_PREFIX']}stats:referrals:{today()}", "")
+def today_counted(server: ServerProcess) -> dict[str, str]:
+    """Today's counters as Redis holds them."""
+    return ast.literal_eval(stored(server).get(f"{server.env['KEY_PREFIX']}stats:d:{today()}", "{}"))
+
+
+def counts(server: ServerProcess) -> dict[str, str]:
+    """Today's visit counters per referral code (none when nothing was counted)."""
+    return {name.removeprefix("referral.visit|ref="): n for name, n in today_counted(server).items()
+            if name.startswith("referral.visit|ref=")}
 
 
 async def make(http: httpx.AsyncClient, csrf: str, name: str, audience: str, code: str = ""
@@ -104,7 +111,12 @@ async def test_a_visit_is_counted_and_lands_without_the_code(server):
         for _ in range(2):
             assert (await visit(server, "GOTTSUNDA")).headers["location"] == "/for/young"  # typed in capitals
         page = await http.get("/staff/referrals")
-    assert counts(server) == repr({"gottsunda": "3", "ekeby": "1", "vc2026": "1"})
+    assert counts(server) == {"gottsunda": "3", "ekeby": "1", "vc2026": "1"}
+    visits = {name: n for name, n in today_counted(server).items() if name.startswith("referral.visit")}
+    assert visits == {"referral.visit": "5", "referral.visit|ref=gottsunda": "3",
+                      "referral.visit|ref=ekeby": "1", "referral.visit|ref=vc2026": "1",
+                      "referral.visit|audience=young": "3", "referral.visit|audience=older": "1",
+                      "referral.visit|audience=general": "1"}
     row = re.search(r'data-referral="gottsunda">.*?class="visits">(\d+)<', page.text, flags=re.DOTALL)
     assert row and row.group(1) == "3", "the page shows the visits of the last 30 days"
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -120,8 +132,8 @@ async def test_an_unknown_code_goes_to_the_start_page_and_counts_nothing(server)
         response = await visit(server, code)
         assert response.status_code == 303 and response.headers["location"] == "/", code
         assert "set-cookie" not in response.headers
-    assert counts(server) == ""
-    assert not any(":stats:referrals:" in key for key in stored(server))
+    assert counts(server) == {}
+    assert not any("referral" in text for key, text in stored(server).items() if ":stats:" in key)
 
 
 async def test_a_chat_after_a_referral_visit_carries_nothing_of_the_referral(server):
@@ -149,8 +161,13 @@ async def test_a_chat_after_a_referral_visit_carries_nothing_of_the_referral(ser
     # The code is in the referral itself and as a counter's field name; the audit log names it as
     # the object a supervisor changed (staff's record, nothing of any visitor).
     holding = {key for key, value in everything.items() if "gottsunda" in key or "gottsunda" in value}
-    assert holding == {f"{prefix}referrals", f"{prefix}stats:referrals:{today()}", f"{prefix}audit"}
-    assert everything[f"{prefix}stats:referrals:{today()}"] == repr({"gottsunda": "1"})
+    assert holding == {f"{prefix}referrals", f"{prefix}stats:d:{today()}", f"{prefix}audit"}
+    counted = {"referral.visit": "1", "referral.visit|ref=gottsunda": "1",
+               "referral.visit|audience=young": "1", "chat.started": "1", "chat.started|lang=sv": "1"}
+    assert ast.literal_eval(everything[f"{prefix}stats:d:{today()}"]) == counted
+    # Per hour only the load, no breakdown: the visit and the chat are never side by side there.
+    [hour] = [key for key in everything if key.startswith(f"{prefix}stats:h:")]
+    assert ast.literal_eval(everything[hour]) == {"chat.started": "1"}
     assert [e for e in audit_log(server.env["REDIS_URL"], prefix) if "gottsunda" in repr(e)] == \
         [e for e in audit_log(server.env["REDIS_URL"], prefix) if e["action"] == "referral_change"]
 
@@ -166,7 +183,7 @@ async def test_removing_a_referral_is_audited_and_its_link_leads_to_the_start_pa
     assert again.headers["location"] == "/staff/referrals?notice=gone"
     assert "gottsunda" not in page.text and 'id="no-referrals"' in page.text
     assert (await visit(server, "gottsunda")).headers["location"] == "/"
-    assert counts(server) == repr({"gottsunda": "1"}), "a removed code counts no more visits"
+    assert counts(server) == {"gottsunda": "1"}, "a removed code counts no more visits"
     changes = [(e["actor"], e["role"], e["target"], e["other"])
                for e in audit_log(server.env["REDIS_URL"], server.env["KEY_PREFIX"])
                if e["action"] == "referral_change"]

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-VISITOR_PAGES = ["/", "/safety", "/callback", "/callback/change"]
+VISITOR_PAGES = ["/", "/safety", "/callback", "/callback/change", "/feedback"]
 # Words that would tell someone glancing at the tab list or the history what the page is about.
 REVEALING = ("nexus", "våld", "violence", "kvinnofrid", "abuse", "hjälp", "help", "safety", "säkerhet",
              "skydd", "kris", "crisis", "hot", "threat")

@@ -6,7 +6,7 @@ claimed by exactly one counselor. The phone number and the answers are one Ferne
 (CALLBACK_KEYS) in the booking's hash; the change code only as a keyed hash. Every key of a
 booking expires at its slot's end + CALLBACK_GRACE_SECONDS, set when it is made or moved,
 whatever happens in between; a recorded outcome also deletes the sealed answers at once.
-What survives is a count per day of what happened (`{p}stats:callbacks:{day}`).
+What survives is a count of what happened (`callback.*` in app/stats/counters.py).
 
 States: `booked` (waiting for its call; may be claimed), `retry` (no answer on the first try;
 one more is planned, `retry_ms`), `done` (reached or not reached: nothing personal is left).
@@ -307,7 +307,3 @@ class CallbackBook:
         """When the booking is deleted (ms), or 0 when it is gone."""
         left = int(await self.redis.pttl(self.keys.callback_booking(ref)))
         return now_ms + left if left > 0 else 0
-
-    async def count(self, day: str, what: str) -> None:
-        """One more `what` (booked, moved, cancelled, reached, not_reached, retried) on `day`."""
-        await self.redis.hincrby(self.keys.callback_counts(day), what, 1)

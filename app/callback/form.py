@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from app import phone
 from app.i18n import N_
+from app.text import clean
 
 LIMITS = {"phone": 40, "safe_word": 60, "call_name": 40, "topic": 300}
 """Longest answer per field, in characters: enough for what is asked, too short for a story."""
@@ -50,13 +50,6 @@ class Answers:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answers:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
-
-
-def clean(text: str) -> str:
-    """Leading and trailing space off; control characters (but line breaks) and CR removed."""
-    kept = (char for char in text.replace("\r\n", "\n")
-            if char == "\n" or not unicodedata.category(char).startswith("C"))
-    return "".join(kept).strip()
 
 
 def read(form: Mapping[str, str]) -> tuple[Answers | None, str, dict[str, str]]:

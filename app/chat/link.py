@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.chat.protocol import Frame
 from app.chat.relay import Relay
 from app.chat.store import ConversationStore, stream_id_key
+from app.stats.counters import ChatPhase, Counters
+
+if TYPE_CHECKING:
+    from app.metrics import Metrics
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -26,13 +30,14 @@ class ConversationLink:
 
     def __init__(
         self, store: ConversationStore, relay: Relay, cid: str, party: str, send: Send,
-        last_id: str = "0-0", staff_id: str = "",
+        metrics: Metrics, last_id: str = "0-0", staff_id: str = "", *, counters: Counters,
     ) -> None:
         """`staff_id`: the counselor on this side; the store lets them write in or end the
-        conversation only while they hold it."""
+        conversation only while they hold it. `metrics`: where live deliveries are timed."""
         assert party in PARTIES
         self.store = store
         self.relay = relay
+        self.counters = counters
         self.cid = cid
         self.party = party
         self.other = PARTIES[1 - PARTIES.index(party)]
@@ -40,12 +45,18 @@ class ConversationLink:
         self.cursor = last_id
         self.staff_id = staff_id
         self.channel = store.keys.conversation_channel(cid)
+        self.metrics = metrics
 
-    async def catch_up(self) -> None:
-        """Send every entry after the cursor, in order, exactly once per connection."""
+    async def catch_up(self, live: bool = False) -> None:
+        """Send every entry after the cursor, in order, exactly once per connection.
+
+        `live`: woken by a new entry while connected, so the other party's messages are timed
+        (a catch-up on connecting would time how long this party was away, not the service)."""
         while True:
             entries = await self.store.read_after(self.cid, self.cursor, CATCH_UP_BATCH)
             for entry in entries:
+                if live and entry.kind == "msg" and entry.sender == self.other:
+                    self.metrics.delivered(entry.ts)
                 await self.send(entry.to_frame())
                 self.cursor = entry.id
             if len(entries) < CATCH_UP_BATCH:
@@ -64,7 +75,7 @@ class ConversationLink:
         """React to an event published on the conversation's channel."""
         kind = event.get("kind")
         if kind in ("entry", "resync"):
-            await self.catch_up()
+            await self.catch_up(live=True)
         if kind == "resync":
             await self.send_delivery()
         elif kind == "typing" and event.get("from") == self.other:
@@ -100,16 +111,19 @@ class ConversationLink:
 
     async def end(self, reason: str = "") -> bool:
         """End it; False if it had ended already (or this counselor no longer holds it)."""
-        return await asyncio.shield(end_conversation(self.store, self.relay, self.cid, self.party, reason,
-                                                     self.staff_id))
+        return await asyncio.shield(end_conversation(self.store, self.relay, self.counters, self.cid,
+                                                     self.party, reason, self.staff_id))
 
 
 async def end_conversation(
-    store: ConversationStore, relay: Relay, cid: str, by: str, reason: str = "", staff_id: str = ""
+    store: ConversationStore, relay: Relay, counters: Counters, cid: str, by: str, reason: str = "",
+    staff_id: str = "",
 ) -> bool:
-    """End a conversation and wake everyone watching it; False if it had already ended."""
+    """End a conversation, count it and wake everyone watching it; False if it had already ended."""
+    before = await ChatPhase.read(store, cid)
     if not await store.end(cid, by, reason, staff_id=staff_id):
         return False
+    await counters.chat_end(before)
     await announce_change(store, relay, cid)
     return True
 

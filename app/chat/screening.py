@@ -19,6 +19,7 @@ from typing import cast
 from app.chat.relay import Relay
 from app.chat.store import ConversationStore, now_ms
 from app.errors import Repeated
+from app.stats.counters import Counters
 from moderation import abusive, assess_conversation, fingerprint, is_repeat
 from moderation.scrub import find
 
@@ -79,9 +80,10 @@ class Screened:
 class Screening:
     """Screens visitor messages against one conversation's stored state."""
 
-    def __init__(self, store: ConversationStore, relay: Relay) -> None:
+    def __init__(self, store: ConversationStore, relay: Relay, counters: Counters) -> None:
         self.store = store
         self.relay = relay
+        self.counters = counters
         self.redis = store.redis
         self.keys = store.keys
         self._flag = store.redis.register_script(_FLAG)
@@ -115,6 +117,8 @@ class Screening:
             phrases = [phrase for label in raised for phrase in evidence[label]]
             await self.note(cid, "risk", ",".join(raised), " · ".join(dict.fromkeys(phrases)))
             await self.relay.publish(self.keys.queue_channel, {"kind": "queue"})
+            for label in raised:
+                await self.counters.add("risk.signal", label=label)
         identifiers = any(found.kind in IDENTIFIER_KINDS for found in find(text)) and \
             bool(await self.redis.hsetnx(key, "told_ids", "1"))
         abuse_signal = 0

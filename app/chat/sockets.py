@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from app import log
+from app import log, metrics
 from app.chat.protocol import Frame, parse
 from app.errors import CLOSE_HELLO_TIMEOUT, CLOSE_MALFORMED, BadInput, Malformed, ServiceError
 
@@ -114,16 +114,20 @@ async def close(websocket: WebSocket, code: int) -> None:
 
 
 async def guarded(websocket: WebSocket, body: Callable[[], Awaitable[None]], side: str) -> None:
-    """Run a socket's body; map `Closing` to its close code; log (without content) the rest."""
-    try:
-        await body()
-    except Closing as closing:
-        log.event("socket.closed", side=side, code=closing.code)
-        await close(websocket, closing.code)
-    except WebSocketDisconnect:
-        pass
-    except Exception:
-        log.failure("socket.failed", side=side)
-        await close(websocket, 1011)
-    else:
-        await close(websocket, 1000)
+    """Run a socket's body, counted as connected meanwhile; map `Closing` to its close code;
+    log (without content) and count the rest."""
+    counted = metrics.of(websocket)
+    with counted.connected(side):
+        try:
+            await body()
+        except Closing as closing:
+            log.event("socket.closed", side=side, code=closing.code)
+            await close(websocket, closing.code)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.failure("socket.failed", side=side)
+            counted.failed("socket")
+            await close(websocket, 1011)
+        else:
+            await close(websocket, 1000)

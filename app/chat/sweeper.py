@@ -1,4 +1,4 @@
-"""Removes ids of expired conversations from shared sets, and ends coded ones left unused."""
+"""Removes ids of expired conversations from shared sets, and ends coded ones left unused (counting both)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,25 @@ from redis.exceptions import RedisError
 from app import log
 from app.chat.link import announce_change
 from app.chat.relay import Relay
+from app.chat.screening import RISK_LEAD_MS
 from app.chat.store import ConversationStore, now_ms
+from app.stats.counters import ChatPhase, Counters, wait_bucket
 
 SWEEP_SECONDS = 30.0
 
 
-async def sweep(store: ConversationStore, relay: Relay) -> tuple[int, int]:
+async def sweep(store: ConversationStore, relay: Relay, counters: Counters) -> tuple[int, int]:
     """One pass; returns how many stale ids it removed and how many unused chats it ended."""
     redis, keys = store.redis, store.keys
     removed = 0
     for zset in (keys.queue, keys.coded, keys.letters):
-        for cid in cast(list[str], await redis.zrange(zset, 0, -1)):
+        for cid, score in cast(list[tuple[str, float]], await redis.zrange(zset, 0, -1, withscores=True)):
             if not await redis.exists(keys.conversation(cid)):
-                removed += await redis.zrem(zset, cid)
+                gone = await redis.zrem(zset, cid)  # 1 in one process only: it counts the chat
+                removed += gone
+                if gone and zset == keys.queue:
+                    wait = wait_bucket(abandoned_wait(score, keys.idle_seconds))
+                    await counters.add("chat.abandoned", wait=wait)
     async for set_key in redis.scan_iter(match=keys.staff_chats("*"), count=200):
         for cid in cast(set[str], await redis.smembers(set_key)):
             if not await redis.exists(keys.conversation(cid)):
@@ -33,18 +39,28 @@ async def sweep(store: ConversationStore, relay: Relay) -> tuple[int, int]:
     cutoff = now_ms() - keys.idle_seconds * 1000
     ended = 0
     for cid in cast(list[str], await redis.zrangebyscore(keys.coded, "-inf", f"({cutoff}")):
+        before = await ChatPhase.read(store, cid)
         if await store.end(cid, "system", "idle", unused_before=cutoff):
+            await counters.chat_end(before)
             await announce_change(store, relay, cid)
             ended += 1
     return removed, ended
 
 
-async def run(store: ConversationStore, relay: Relay, interval: float = SWEEP_SECONDS) -> None:
+def abandoned_wait(score: float, idle_seconds: int) -> float:
+    """Seconds a chat that expired in the queue waited: from its arrival (its score, less the lead a risk
+    signal gave it) until its visitor was last there, the idle time before it expired."""
+    arrived = score + RISK_LEAD_MS if score < 0 else score
+    return (now_ms() - arrived) / 1000 - idle_seconds
+
+
+async def run(store: ConversationStore, relay: Relay, counters: Counters, interval: float = SWEEP_SECONDS
+              ) -> None:
     """Sweep forever; an outage only delays the next pass."""
     while True:
         await asyncio.sleep(interval)
         try:
-            removed, ended = await sweep(store, relay)
+            removed, ended = await sweep(store, relay, counters)
             if removed:
                 log.event("sweeper.removed", count=removed)
             if ended:

@@ -5,7 +5,7 @@ own socket (its token names the conversation): it checks the visitor's fields, c
 open, unexpired proposal of that conversation (one Lua script: open -> consented, so a
 proposal is used once), then builds the document and creates the record. No staff message
 or route reaches it. A proposal lives in the conversation's hash `c:{cid}:p` and expires
-with the conversation. Only counters (per day, no conversation id) note the outcomes.
+with the conversation. Only counters (`intake.*`, no conversation id) note the outcomes.
 
 The consent card's explanatory text is versioned: `TEXT_ID` names it, and the SHA-256 of
 the exact paragraphs shown in the visitor's language is recorded with the consent. Change
@@ -18,9 +18,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from app.errors import Malformed, NotAllowed
 from app.i18n import N_
@@ -65,8 +63,6 @@ RESOURCES = N_(
     "If you ask for a return code in this chat, you can come back to it later with the code."
 )
 """What a counselor can share with one tap after "no thanks" (in the conversation's language)."""
-
-OUTCOMES = ("proposed", "consented", "declined", "withdrawn")
 
 _PROPOSE = """
 -- KEYS: conv, proposal; ARGV: staff_id, then the proposal's field/value pairs. Only the counselor
@@ -161,11 +157,6 @@ class IntakeFlow:
         fields = cast(dict[str, str], await self.services.redis.hgetall(self.keys.proposal(cid)))
         return Proposal.from_hash(fields) if "id" in fields else None
 
-    async def count(self, outcome: str) -> None:
-        """Today's counter of one outcome (the durable Redis; numbers only)."""
-        day = datetime.now(ZoneInfo(self.services.settings.timezone)).date().isoformat()
-        await self.services.durable.hincrby(self.keys.intake_counts(day), outcome, 1)
-
     async def announce(self, cid: str) -> None:
         await self.services.relay.publish(self.keys.conversation_channel(cid), {"kind": "proposal"})
 
@@ -185,7 +176,7 @@ class IntakeFlow:
         status = str(await self._propose(keys=[self.keys.conversation(cid), self.keys.proposal(cid)],
                                          args=args))
         if status == "ok":
-            await self.count("proposed")
+            await self.services.counters.add("intake.proposed")
             await self.announce(cid)
         return status
 
@@ -214,7 +205,7 @@ class IntakeFlow:
         intake_id = await services.intakes.create(document, consent, kind=proposal.kind,
                                                   counselor=proposal.counselor, proposal_id=proposal.id)
         await services.redis.hset(self.keys.proposal(cid), "intake_id", intake_id)
-        await self.count("consented")
+        await services.counters.add("intake.consented")
         await services.audit.record("visitor", "visitor", "intake_consented", target=intake_id,
                                     other=proposal.counselor)
         await self.announce(cid)
@@ -223,7 +214,7 @@ class IntakeFlow:
     async def decline(self, cid: str, proposal_id: str) -> None:
         if await self._settle(cid, proposal_id, "open", "declined", check=False) != "ok":
             raise NotAllowed()
-        await self.count("declined")
+        await self.services.counters.add("intake.declined")
         await self.announce(cid)
 
     async def withdraw(self, cid: str, proposal_id: str) -> bool:
@@ -241,7 +232,7 @@ class IntakeFlow:
             return False
         await services.intakes.purge(proposal.intake_id)
         await self._settle(cid, proposal_id, "consented", "withdrawn", check=False)
-        await self.count("withdrawn")
+        await services.counters.add("intake.withdrawn")
         await services.audit.record("visitor", "visitor", "intake_withdrawn", target=proposal.intake_id)
         await self.announce(cid)
         return True

@@ -33,6 +33,7 @@ from app import log
 from app.audit import Audit
 from app.config import Settings
 from app.intake.records import IntakeRecords
+from app.stats.counters import Counters
 
 POLL_SECONDS = 1.0
 """Longest sleep between two looks at the outbox when no wake-up comes (retries fall due silently)."""
@@ -137,10 +138,11 @@ class DeliveryWorker:
     """Takes one intake at a time from the outbox and settles it; any number run side by side."""
 
     def __init__(self, settings: Settings, records: IntakeRecords, audit: Audit,
-                 client: httpx.AsyncClient | None) -> None:
+                 client: httpx.AsyncClient | None, counters: Counters) -> None:
         self.settings = settings
         self.records = records
         self.audit = audit
+        self.counters = counters
         self.client = client
         self.redis = records.redis
         self.keys = records.keys
@@ -194,6 +196,7 @@ class DeliveryWorker:
         if attempt.delivered:
             if await self.settle(intake_id, token, "delivered"):
                 await self.audit.record(ACTOR, ACTOR, "intake_delivered", target=intake_id)
+                await self.counters.add("intake.delivered")
                 log.event("intake.delivered")
             return True
         failures = int(meta.get("attempts", "0")) + 1

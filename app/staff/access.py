@@ -35,6 +35,8 @@ CALLBACKS = "callbacks"
 """See the day's callbacks, claim one, reveal its number (while holding the claim), record the outcome."""
 CALLBACK_SLOTS = "callbacks.slots"
 """Open, resize and remove callback time slots; release a colleague's claim."""
+STATS_READ = "stats.read"
+"""See and export the statistics (counts only, suppressed below five) and print the committee's report."""
 TRANSLATIONS_READ = "translations.read"
 """See how far each language's translation is, and whether a native speaker has checked it."""
 INTAKE = "intake"
@@ -42,13 +44,16 @@ INTAKE = "intake"
 Supervisors only: an intake names the visitor, so it is shown to as few people as will do."""
 REFERRALS_MANAGE = "referrals.manage"
 """Make and remove referral links (schools, meeting points), print their posters, see their visit counts."""
+FEEDBACK_READ = "feedback.read"
+"""Read the free text of the anonymous feedback survey (scrubbed, by month; no link to any conversation)."""
 SESSION = "session"
 """Anything a logged-in staff member may do with their own session: log out, enrol TOTP."""
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "counselor": frozenset({SESSION, CHAT, CALLBACKS}),
     "supervisor": frozenset({SESSION, CHAT, CALLBACKS, CALLBACK_SLOTS, CANNED_MANAGE, HOURS_MANAGE,
-                             AUDIT_READ, INTAKE, REFERRALS_MANAGE, TRANSLATIONS_READ}),
+                             AUDIT_READ, INTAKE, REFERRALS_MANAGE, TRANSLATIONS_READ, STATS_READ,
+                             FEEDBACK_READ}),
     "admin": frozenset({SESSION, ACCOUNTS_MANAGE}),
 }
 
@@ -70,7 +75,9 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/staff/audit", N_("Audit log"), AUDIT_READ),
     ("/staff/intakes", N_("Intakes"), INTAKE),
     ("/staff/referrals", N_("Referral links"), REFERRALS_MANAGE),
+    ("/staff/statistics", N_("Statistics"), STATS_READ),
     ("/staff/translations", N_("Translations"), TRANSLATIONS_READ),
+    ("/staff/feedback", N_("Visitor feedback"), FEEDBACK_READ),
 )
 """The staff pages' menu: (path, label, permission); each member sees the pages their role allows."""
 

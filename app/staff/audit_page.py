@@ -48,7 +48,8 @@ ACTION_LABELS = {
     "account_reset": N_("Reset an account"), "account_role": N_("Changed a role"),
     "totp_enrol": N_("Set up two-factor login"), "hours_change": N_("Changed the opening hours"),
     "canned_change": N_("Changed canned responses"), "audit_view": N_("Viewed the audit log"),
-    "audit_export": N_("Exported the audit log"), "denied": N_("Was refused"),
+    "audit_export": N_("Exported the audit log"),
+    "stats_export": N_("Exported statistics"), "denied": N_("Was refused"),
     "intake_inboxed": N_("Put an intake in the inbox"), "intake_delivered": N_("Delivered an intake"),
     "intake_failed": N_("Failed to deliver an intake"), "intake_dead": N_("Gave up delivering an intake"),
     "intake_retried": N_("Retried a dead intake"), "intake_viewed": N_("Viewed an intake"),
@@ -57,6 +58,7 @@ ACTION_LABELS = {
     "callback_release": N_("Let go of a callback"), "callback_reveal": N_("Showed a callback number"),
     "callback_outcome": N_("Recorded a callback's outcome"),
     "referral_change": N_("Changed referral links"),
+    "feedback_view": N_("Read visitor feedback"),
 }
 """Plain words for the actions; an action without a label is shown by its name."""
 

@@ -185,7 +185,7 @@ async def outcome(request: Request, session: StaffSession) -> Response:
     if result != "ok":
         return back(day, {"unknown": "gone", "not_claimed": "not_yours"}.get(result, result), ref)
     await services.audit.record(session.username, session.role, "callback_outcome", target=ref, other=what)
-    await services.callbacks.count(services.now().date().isoformat(), "retried" if what == "retry" else what)
+    await services.counters.add("callback.retried" if what == "retry" else f"callback.{what}")
     return back(day, "retry" if what == "retry" else "recorded", ref)
 
 

@@ -1,20 +1,17 @@
-"""The short end-of-chat classification: its questions, and counting the answers per day.
+"""The short end-of-chat classification: its questions, and counting the answers.
 
-Only counters are kept (a hash per day, `question:answer` -> count, and `total`), in the
-durable Redis: no conversation id, no time of day, nothing that links an answer to a chat.
+Only counters are kept (app/stats/counters.py): `class.<question>|answer=<answer>`, and
+`class.<question>` (for `who`, exactly one per classified chat: their total). No conversation
+id, nothing that links an answer to a chat.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-import redis.asyncio as aioredis
 
 from app.errors import Malformed
 from app.i18n import N_
-from app.keys import Keys
+from app.stats.counters import Counters
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,11 @@ QUESTIONS = (
 )
 
 
-def counter_fields(answers: dict[str, list[str]]) -> list[str]:
-    """The counter names (`question:answer`) for one classification, or `Malformed`."""
+def counter_fields(answers: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The (question, answer) pairs of one classification, or `Malformed`."""
     if set(answers) - {q.code for q in QUESTIONS}:
         raise Malformed("unknown question")
-    fields: list[str] = []
+    fields: list[tuple[str, str]] = []
     for question in QUESTIONS:
         chosen = answers.get(question.code, [])
         known = {code for code, _ in question.answers}
@@ -75,26 +72,11 @@ def counter_fields(answers: dict[str, list[str]]) -> list[str]:
         if len(chosen) != len(set(chosen)) or not set(chosen) <= known or \
                 (len(chosen) != 1 and not question.several):
             raise Malformed(f"{question.code} is not valid")
-        fields.extend(f"{question.code}:{code}" for code in chosen)
+        fields.extend((question.code, code) for code in chosen)
     return fields
 
 
-class Classifications:
-    """Adds one classification to today's counters."""
-
-    def __init__(self, durable: aioredis.Redis, keys: Keys, timezone: str) -> None:
-        self.redis = durable
-        self.keys = keys
-        self.zone = ZoneInfo(timezone)
-
-    async def count(self, fields: list[str]) -> None:
-        key = self.keys.classes(datetime.now(self.zone).date().isoformat())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, "total", 1)
-            for name in fields:
-                pipe.hincrby(key, name, 1)
-            await pipe.execute()
-
-    async def day(self, day: str) -> dict[str, int]:
-        counts = await self.redis.hgetall(self.keys.classes(day))
-        return {str(name): int(value) for name, value in counts.items()}
+async def count(counters: Counters, fields: list[tuple[str, str]]) -> None:
+    """Count one classification's answers (from `counter_fields`)."""
+    for question, answer in fields:
+        await counters.add(f"class.{question}", answer=answer)

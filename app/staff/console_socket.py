@@ -20,8 +20,9 @@ from app.intake.consent import IntakeFlow
 from app.security import origin_allowed
 from app.services import Services
 from app.staff import access
-from app.staff.classification import Classifications, counter_fields
+from app.staff.classification import count, counter_fields
 from app.staff.sessions import StaffSession
+from app.stats.counters import ChatPhase
 
 
 class ConsoleConnection:
@@ -52,7 +53,8 @@ class ConsoleConnection:
 
     async def open(self, cid: str, last_id: str = "0-0") -> ConversationLink:
         link = ConversationLink(self.services.store, self.services.relay, cid, "counselor",
-                                self._sender(cid), last_id, staff_id=self.session.username)
+                                self._sender(cid), self.services.metrics, last_id,
+                                staff_id=self.session.username, counters=self.services.counters)
         self.links[cid] = link
         self.by_channel[link.channel] = link
         await self.subscription.add(link.channel)
@@ -289,7 +291,7 @@ class ConsoleConnection:
         if claimed != "ok":
             await self.peer.send({"type": "classify_failed", "conv": cid, "reason": claimed})
             return
-        await Classifications(services.durable, services.keys, services.settings.timezone).count(fields)
+        await count(services.counters, fields)
         await self.audit("classify", cid)
         await self.peer.send({"type": "classified", "conv": cid})
 
@@ -316,6 +318,7 @@ class ConsoleConnection:
         if not await services.store.take(cid, self.session.username, self.session.display_name):
             return False
         log.event("chat.taken")
+        await services.counters.chat_taken(await ChatPhase.read(services.store, cid))
         await self.audit("take", cid)
         channel = services.keys.conversation_channel(cid)
         await services.relay.publish(channel, {"kind": "entry"})

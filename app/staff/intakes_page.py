@@ -84,6 +84,7 @@ async def registered(request: Request, session: StaffSession) -> Response:
         return RedirectResponse(PATH, status_code=303)  # already registered by someone else
     await services.intakes.purge(intake_id)
     await services.audit.record(session.username, session.role, "intake_registered", target=intake_id)
+    await services.counters.add("intake.delivered")  # the inbox's way of delivering it
     return RedirectResponse(f"{PATH}?registered=1", status_code=303)
 
 

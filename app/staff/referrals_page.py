@@ -8,6 +8,7 @@ to another service. Every change is in the audit log; the visit counts are total
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import segno
@@ -60,9 +61,10 @@ async def _page(request: Request, session: StaffSession, values: dict[str, str] 
     services: Services = request.app.state.services
     lang = language(request)
     notice = request.query_params.get("notice", "")
-    visits = await services.referrals.visits(VISIT_DAYS)
+    today = services.now().date()
+    visits = await services.counters.totals(today - timedelta(days=VISIT_DAYS - 1), today)
     rows = [(r, services.text(lang, AUDIENCE_LABELS[r.audience]), public_link(request, r.code),
-             visits.get(r.code, 0)) for r in await services.referrals.all()]
+             visits.get(f"referral.visit|ref={r.code}", 0)) for r in await services.referrals.all()]
     return staff_page(
         request, session, "staff/referrals.html", status_code=status_code, rows=rows,
         values=values or {"name": "", "audience": "young", "code": ""}, visit_days=VISIT_DAYS,

@@ -149,7 +149,7 @@ async def book(request: Request) -> Response:
         return await booking_form(request, values, notice="full" if result == "full" else "closed",
                                   alternatives=nearest(free, int(slot_id)), status_code=409)
     await services.throttle.number_booked(answers.phone)
-    await services.callbacks.count(services.now().date().isoformat(), "booked")
+    await services.counters.add("callback.booked")
     log.event("callback.booked")
     slot = await services.callbacks.slot(slot_id)
     return visitor_page(
@@ -214,11 +214,10 @@ async def change(request: Request) -> Response:
                                  typed_reference=typed_reference)
     held = Held(booking, codes.show_reference(reference), codes.show_code(code))
     action = str(sent.get("action", "show"))
-    day = services.now().date().isoformat()
     if action == "cancel":
         result = await services.callbacks.cancel(reference)
         if result == "ok":
-            await services.callbacks.count(day, "cancelled")
+            await services.counters.add("callback.cancelled")
             log.event("callback.cancelled")
             return await change_page(request, done="cancelled")
         return await change_page(request, notice="done", status_code=409, held=held)
@@ -227,7 +226,7 @@ async def change(request: Request) -> Response:
         result = await services.callbacks.move(reference, target, to_ms(services.now())) \
             if target.isdigit() else "unknown_slot"
         if result == "ok":
-            await services.callbacks.count(day, "moved")
+            await services.counters.add("callback.moved")
             log.event("callback.moved")
             moved = await services.callbacks.get(reference)
             return await change_page(request, done="moved",

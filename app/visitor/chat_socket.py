@@ -76,7 +76,7 @@ class VisitorConnection:
         self.cid = cid
         self.lang = lang
         self.link = ConversationLink(services.store, services.relay, cid, "visitor", peer.send,
-                                     last_id)
+                                     services.metrics, last_id, counters=services.counters)
         self.last_state: dict[str, Any] = {}
         self.intakes = IntakeFlow(services)
         self.last_proposal: dict[str, Any] = {}

@@ -24,7 +24,8 @@ TEXT_SIZE_COOKIE = "size"
 TEXT_SIZES = ("normal", "large", "larger")
 CHAT_STORAGE_KEY = "nx-chat"
 """The sessionStorage key of the visitor's chat token: one name for visitor.js and quick-exit.js."""
-RETURN_PATHS = ("/", "/safety", "/callback", "/callback/change", "/for/young", "/for/older", "/staff",
+RETURN_PATHS = ("/", "/safety", "/callback", "/callback/change", "/for/young", "/for/older", "/feedback",
+                "/staff",
                 *(path for path, _, _ in access.NAV))
 """Where the language switch may send the visitor or staff member back to (never any other
 address from the form)."""
@@ -172,6 +173,7 @@ async def start_chat(request: Request) -> Response:
         return refusal(services, lang, error, letter=await services.accepts_letters())
     await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
     log.event("chat.started", lang=lang)
+    await services.counters.add("chat.started", lang=lang)
     return JSONResponse({"token": token})
 
 

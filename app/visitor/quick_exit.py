@@ -27,7 +27,8 @@ async def leave(request: Request) -> Response:
     token = (await request.body()).decode("utf-8", "replace").strip()
     cid = await services.store.resolve(token)
     if cid is not None:
-        await end_conversation(services.store, services.relay, cid, "visitor", reason="left")
+        await end_conversation(services.store, services.relay, services.counters, cid, "visitor",
+                               reason="left")
         await services.store.forget_visitor(token)
         log.event("chat.left")
     # The same answer whether or not the token was valid: nothing to learn by probing.

@@ -135,6 +135,7 @@ async def restore(request: Request) -> Response:
     await services.relay.publish(services.keys.conversation_channel(restored.cid), {"kind": "replaced"})
     await announce_change(services.store, services.relay, restored.cid)
     log.event("chat.returned", state=restored.state)
+    await services.counters.add("chat.returned")
     return JSONResponse({"token": restored.token, "state": restored.state,
                          "expires_in_days": services.code_days()})
 
@@ -173,6 +174,7 @@ async def leave_letter(request: Request) -> Response:
         return refusal(services, lang, error)
     await services.relay.publish(services.keys.queue_channel, {"kind": "letters"})
     log.event("letter.left", lang=lang)
+    await services.counters.add("letter.left")
     return JSONResponse({"token": token, "code": return_codes.display(code),
                          "reply_within_days": settings.letter_reply_days,
                          "expires_in_days": services.code_days()}, status_code=201)

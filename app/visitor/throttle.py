@@ -19,6 +19,7 @@ from app.errors import TooManyAttempts
 from app.keys import (
     CALLBACK_CLIENT_WINDOW_SECONDS,
     CALLBACK_NUMBER_WINDOW_SECONDS,
+    FEEDBACK_WINDOW_SECONDS,
     GLOBAL_GUESS_WINDOW_SECONDS,
     GUESS_WINDOW_SECONDS,
     LETTER_WINDOW_SECONDS,
@@ -36,6 +37,10 @@ BLOCK_SECONDS = 86_400
 BLOCKED_START_SECONDS = 900
 """A blocked client may start one chat per this many seconds: slowed, not shut out, since one
 address can be a whole school's or a shelter's."""
+
+FEEDBACK_PER_CLIENT = 3
+"""Feedback surveys one client may send per FEEDBACK_WINDOW_SECONDS: one after each chat or call, not a
+ballot box to stuff."""
 
 BOOKINGS_PER_NUMBER = 2
 """Callbacks one phone number may be booked for per CALLBACK_NUMBER_WINDOW_SECONDS: enough to book
@@ -113,6 +118,11 @@ class Throttle:
         """Count one callback booking tried; `TooManyAttempts` past the client's limit."""
         client = self.store.client_hash(client_address(request))
         await self._check([(self.keys.callbacks_tried(client), per_client, CALLBACK_CLIENT_WINDOW_SECONDS)])
+
+    async def feedback(self, request: Request) -> None:
+        """Count one feedback survey sent; `TooManyAttempts` past the client's limit."""
+        client = self.store.client_hash(client_address(request))
+        await self._check([(self.keys.feedback_sent(client), FEEDBACK_PER_CLIENT, FEEDBACK_WINDOW_SECONDS)])
 
     async def number_may_book(self, number: str) -> None:
         """`TooManyAttempts` when this number has been booked BOOKINGS_PER_NUMBER times today."""

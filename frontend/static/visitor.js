@@ -104,6 +104,7 @@
     document.querySelector("#chat .end").hidden = ended;
     $("get-code").hidden = ended || state.phase === "letter";
     $("end-chat").hidden = state.phase === "letter"; // a letter is not a chat to end
+    $("feedback-offer").hidden = !ended; // the anonymous survey, once there is something to tell
     if (ended) {
       sessionStorage.removeItem(STORAGE_KEY);
       show($("typing"), "");

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 AXE = Axe()
 LANGUAGES = ("sv", "en", "ar")
-VISITOR_PAGES = ("/", "/safety", "/callback", "/callback/change", "/for/young", "/for/older")
+VISITOR_PAGES = ("/", "/safety", "/callback", "/callback/change", "/for/young", "/for/older", "/feedback")
 SUPERVISOR_PAGES = (
     "/staff",
     "/staff/callbacks",
@@ -32,6 +32,9 @@ SUPERVISOR_PAGES = (
     "/staff/intakes",
     "/staff/referrals",
     "/staff/translations",
+    "/staff/statistics",
+    "/staff/statistics/report?period=2026",
+    "/staff/feedback",
 )
 SMALL = {"viewport": {"width": 320, "height": 640}, "is_mobile": True, "has_touch": True}
 ZOOMED = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}

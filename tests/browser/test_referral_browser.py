@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
@@ -71,6 +72,8 @@ def test_a_referral_link_lands_on_its_page_without_the_code(server: ServerProces
 
     prefix = server.env["KEY_PREFIX"]
     counters = {key: value for key, value in dump(server.env["REDIS_URL"], prefix).items()
-                if key.startswith(prefix + "stats:referrals:")}
-    assert list(counters.values()) == [repr({"gottsunda": "1", "ekeby": "1"})]
+                if key.startswith(prefix + "stats:d:")}
+    assert [ast.literal_eval(value) for value in counters.values()] == [{
+        "referral.visit": "2", "referral.visit|ref=gottsunda": "1", "referral.visit|audience=young": "1",
+        "referral.visit|ref=ekeby": "1", "referral.visit|audience=older": "1"}]
     assert traffic.foreign(server.url) == [], "the landing went past its own origin"

@@ -1,0 +1,1 @@
+"""Statistics: counters only, never a row per visitor or conversation."""
