@@ -32,6 +32,7 @@ from app.services import Services
 from app.visitor.pages import language, visitor_page
 
 PATH = "/callback"
+REFERENCE_TRIES = 5
 CHANGE_PATH = "/callback/change"
 
 NOTICES = {
@@ -137,12 +138,14 @@ async def book(request: Request) -> Response:
         return await booking_form(request, values, notice="too_many", status_code=429,
                                   minutes=minutes(error))
     now_ms = to_ms(services.now())
-    while True:
+    for _ in range(REFERENCE_TRIES):  # a reference already in use (1 in 31**8 per booking): another
         reference, code = codes.new_reference(), codes.new_code()
         result = await services.callbacks.book(reference, slot_id, answers,
                                                services.callback_codes.hash(reference, code), now_ms)
         if result != "taken":
             break
+    else:
+        raise RuntimeError("no free booking reference")  # never in practice: a bug or a full keyspace
     if result in ("unknown", "closed", "full"):
         log.event("callback.refused", reason=result)
         free = await bookable(services)
