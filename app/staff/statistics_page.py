@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -76,53 +77,58 @@ def chart(services: Services, lang: str, table: Table, cells: list[list[int | No
     )
 
 
-@access.staff_endpoint(access.STATS_READ)
-async def dashboard(request: Request, session: StaffSession) -> Response:
+@dataclass(frozen=True)
+class Figures:
+    """A period's suppressed tables, shown in the reader's language, and its staffed hours."""
+
+    services: Services
+    lang: str
+    period: Period
+    found: list[tuple[Table, list[list[int | None]]]]
+    hours: float
+
+    def shown(self) -> list[dict[str, Any]]:
+        return [translated(self.services, self.lang, table, cells) for table, cells in self.found]
+
+    def with_charts(self) -> list[tuple[dict[str, Any], Any]]:
+        return [(translated(self.services, self.lang, t, c), chart(self.services, self.lang, t, c))
+                for t, c in self.found]
+
+
+async def figures_for(request: Request) -> Figures:
+    """The figures of the period the request asks for."""
     services: Services = request.app.state.services
-    lang = language(request)
     period = chosen_period(request, services)
     found, hours = await suppressed_tables(services, period)
+    return Figures(services, language(request), period, found, hours)
+
+
+@access.staff_endpoint(access.STATS_READ)
+async def dashboard(request: Request, session: StaffSession) -> Response:
+    stats = await figures_for(request)
+    period = stats.period
     return staff_page(
-        request,
-        session,
-        "staff/statistics.html",
-        period=period,
-        kinds=periods.KINDS,
-        earlier=periods.before(period),
-        later=periods.after(period),
-        hours=hours,
-        tables=[(translated(services, lang, t, c), chart(services, lang, t, c)) for t, c in found],
-        report=period.kind in REPORT_KINDS,
+        request, session, "staff/statistics.html", period=period, kinds=periods.KINDS,
+        earlier=periods.before(period), later=periods.after(period), hours=stats.hours,
+        tables=stats.with_charts(), report=period.kind in REPORT_KINDS,
     )
 
 
 @access.staff_endpoint(access.STATS_READ)
 async def export(request: Request, session: StaffSession) -> Response:
     """The same suppressed tables as CSV (one line per cell) or JSON."""
-    services: Services = request.app.state.services
-    lang = language(request)
-    period = chosen_period(request, services)
-    found, hours = await suppressed_tables(services, period)
-    shown_tables = [translated(services, lang, t, c) for t, c in found]
     kind = request.path_params["format"]
     if kind not in EXPORTS:
         return PlainTextResponse("Not found", status_code=404)
-    await services.audit.record(
-        session.username, session.role, "stats_export", target=period.code, other=kind
-    )
-    name = f"nexus-statistics-{period.code}.{kind}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    stats = await figures_for(request)
+    period, shown_tables = stats.period, stats.shown()
+    await stats.services.audit.record(session.username, session.role, "stats_export", target=period.code,
+                                      other=kind)
+    disposition = {"Content-Disposition": f'attachment; filename="nexus-statistics-{period.code}.{kind}"'}
     if kind == "json":
-        return JSONResponse(
-            {
-                "period": period.code,
-                "first": period.first.isoformat(),
-                "last": period.last.isoformat(),
-                "staffed_hours": hours,
-                "tables": shown_tables,
-            },
-            headers=disposition,
-        )
+        return JSONResponse({"period": period.code, "first": period.first.isoformat(),
+                             "last": period.last.isoformat(), "staffed_hours": stats.hours,
+                             "tables": shown_tables}, headers=disposition)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["period", "table", "row", "column", "value"])
@@ -136,20 +142,11 @@ async def export(request: Request, session: StaffSession) -> Response:
 @access.staff_endpoint(access.STATS_READ)
 async def report(request: Request, session: StaffSession) -> Response:
     """The printable half-year or year report for the committee, with a note on method."""
-    services: Services = request.app.state.services
-    lang = language(request)
-    period = chosen_period(request, services)
-    if period.kind not in REPORT_KINDS:
+    stats = await figures_for(request)
+    if stats.period.kind not in REPORT_KINDS:
         return PlainTextResponse("A report covers a half-year or a year.", status_code=400)
-    found, hours = await suppressed_tables(services, period)
-    return staff_page(
-        request,
-        session,
-        "staff/statistics_report.html",
-        period=period,
-        hours=hours,
-        tables=[(translated(services, lang, t, c), chart(services, lang, t, c)) for t, c in found],
-    )
+    return staff_page(request, session, "staff/statistics_report.html", period=stats.period,
+                      hours=stats.hours, tables=stats.with_charts())
 
 
 routes = [
