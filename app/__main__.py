@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import logging
+import math
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -18,6 +21,7 @@ from app.config import ConfigError, Settings, load_settings
 from app.errors import BadInput
 from app.keys import Keys
 from app.redis import connect, embedded_redis
+from app.shutdown import Shutdown
 from app.staff import totp
 from app.staff.accounts import ROLES, Accounts
 from app.staff.sessions import StaffSessions
@@ -25,6 +29,9 @@ from app.staff.totp import Sealer
 
 WS_MAX_BYTES = 64 * 1024
 """Largest WebSocket frame accepted: a 4,000-character message fits several times over."""
+LIFESPAN_STOP_SECONDS = 5
+"""Longest the lifespan's shutdown (background tasks, Redis connections) may take after
+SHUTDOWN_SECONDS: past it the process exits all the same."""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -36,9 +43,41 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server; on SIGTERM it first stops listening and closes the chat sockets itself."""
+
+    def __init__(self, config: uvicorn.Config, shutdown: Shutdown) -> None:
+        super().__init__(config)
+        self.app_shutdown = shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting at once; close every WebSocket with 1012 between two frames; then uvicorn
+        finishes the requests in flight and runs the lifespan's shutdown, all in bounded time."""
+        for server in self.servers:
+            server.close()
+        loop = asyncio.get_running_loop()
+        seconds = self.config.timeout_graceful_shutdown or 1
+        deadline = loop.time() + seconds
+        await self.app_shutdown.stop(seconds)
+        # uvicorn reads this only now: what the sockets took comes out of its own wait.
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(deadline - loop.time()))
+        try:
+            async with asyncio.timeout_at(deadline + LIFESPAN_STOP_SECONDS):
+                await super().shutdown(sockets)
+        except TimeoutError:
+            log.event("server.shutdown_overran", level=logging.WARNING)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """uvicorn handles SIGTERM while it runs and raises it again once it has shut down: then, or
+    before it started, the process exits (status 0) through the cleanups of `serve`."""
+    raise SystemExit(0)
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     from app.main import create_app
 
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with ExitStack() as stack:
         if not settings.redis_url:
             url = stack.enter_context(embedded_redis())
@@ -46,8 +85,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
             settings = dataclasses.replace(settings, redis_url=url)
         sock = _bind(host, port)
         log.event("server.listening", port=sock.getsockname()[1])
+        app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            app,
             access_log=False,  # it would record every client's address
             log_config=None,  # keep our JSON logging
             ws_max_size=WS_MAX_BYTES,
@@ -56,8 +96,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
             lifespan="on",
             server_header=False,
             proxy_headers=True,
+            timeout_graceful_shutdown=settings.shutdown_seconds,
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        _Server(config, app.state.shutdown).run(sockets=[sock])
 
 
 @dataclasses.dataclass

@@ -110,6 +110,12 @@ class Settings:
         "RATE_LIMIT_WINDOW_SECONDS", 60, "Length of the rate-limit window."
     )
     queue_max: int = setting("QUEUE_MAX", 100, "Most conversations waiting at once; more are refused.")
+    send_timeout_seconds: int = setting(
+        "SEND_TIMEOUT_SECONDS", 15,
+        "Longest a message to one socket may wait for the client to read; then that socket is dropped "
+        "(the client reconnects and catches up, losing nothing), so a stalled client holds no more "
+        "than a bounded buffer.",
+    )
     intake_keys: str = setting(
         "INTAKE_KEYS", "",
         "Comma-separated Fernet keys sealing intakes at rest; the first seals, all open (to rotate, put "
@@ -211,6 +217,14 @@ class Settings:
         "Comma-separated IP addresses or networks (e.g. `10.0.0.5, 10.1.0.0/16`) that may read "
         "`/metrics` without the token; the address as uvicorn sees it (FORWARDED_ALLOW_IPS behind a proxy).",
     )
+    shutdown_seconds: int = setting(
+        "SHUTDOWN_SECONDS", 10,
+        "On SIGTERM a process stops accepting connections, closes every chat socket with 1012 (the "
+        "browser and the console reconnect to another process) once what it is storing is stored and "
+        "announced, and lets requests in flight finish, all within this long (what is still open then "
+        "is closed); its own shutdown may take up to 5 s more. Give it longer than both to stop "
+        "(docs/operations.md).",
+    )
     log_level: str = setting("LOG_LEVEL", "INFO", "Log level of the JSON event log.")
 
     @property
@@ -282,6 +296,7 @@ def validate(settings: Settings) -> None:
         "rate_limit_messages",
         "rate_limit_window_seconds",
         "queue_max",
+        "send_timeout_seconds",
         "staff_session_idle_seconds",
         "staff_session_max_seconds",
         "audit_retention_days",
@@ -297,6 +312,7 @@ def validate(settings: Settings) -> None:
         "intake_retry_base_seconds",
         "intake_retry_max_seconds",
         "intake_timeout_seconds",
+        "shutdown_seconds",
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.upper()} must be at least 1")

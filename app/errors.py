@@ -12,6 +12,7 @@
     │                             everyone (429, with Retry-After)
     │   └── Repeated              the same message sent again and again (error frame)
     ├── QueueFull                 QUEUE_MAX conversations already wait (503)
+    ├── Unavailable               Redis is not answering (restarting, failing over): try again (503)
     ├── LettersFull               LETTERS_MAX letters are already kept (503)
     ├── Closed                    outside opening hours (503)
     ├── ChatOpen                  a letter while a counselor can answer a chat now (409)
@@ -30,6 +31,8 @@ WebSocket close codes (4000-4999 are the application's own):
           session's token no longer opens it
     4410  the conversation is gone (expired or deleted)
     4429  flooding: far past the rate limit
+    1013  try again later: Redis is not answering (a restart or failover); the client keeps
+          reconnecting, and nothing it has not seen stored is lost
     1009  frame larger than the transport limit (sent by the server library itself)
 """
 
@@ -43,6 +46,7 @@ CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_GONE = 4410
 CLOSE_FLOODING = 4429
+CLOSE_TRY_LATER = 1013
 
 
 class ServiceError(Exception):
@@ -101,6 +105,11 @@ class Repeated(RateLimited):
 
 class QueueFull(ServiceError):
     code = "queue_full"
+    status = 503
+
+
+class Unavailable(ServiceError):
+    code = "unavailable"
     status = 503
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +12,7 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app import hours, i18n, log, metrics
@@ -32,11 +31,12 @@ from app.errors import ServiceError
 from app.intake import delivery
 from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
-from app.redis import connect
+from app.redis import UNAVAILABLE, connect
 from app.referrals import Referrals
 from app.sealing import sealing_keys
 from app.security import SecurityHeaders
 from app.services import Services
+from app.shutdown import CloseOnShutdown, Shutdown, cancel_and_wait
 from app.staff import (
     accounts_page,
     audit_page,
@@ -73,6 +73,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    if request.app.state.shutdown.stopping:  # a load balancer then sends nothing new here
+        return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
     services: Services = request.app.state.services
     for name, client in (("redis", services.redis), ("durable redis", services.durable)):
         try:
@@ -86,6 +88,15 @@ async def readyz(request: Request) -> Response:
 async def service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     return JSONResponse({"error": exc.code}, status_code=exc.status)
+
+
+async def redis_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis restarting or failing over: a short, calm answer in the visitor's language, not a 500."""
+    services: Services = request.app.state.services
+    message = services.text(pages.language(request), pages.REFUSALS["unavailable"])
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "unavailable", "message": message}, status_code=503)
+    return PlainTextResponse(message, status_code=503, headers={"Retry-After": "10"})
 
 
 async def secret_key(settings: Settings, keys: Keys, durable: aioredis.Redis) -> str:
@@ -175,11 +186,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            sweeping.cancel()
-            staffing.cancel()
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering  # it may hand an interrupted send on before Redis closes
+            # All ended before Redis closes: the delivery may hand an interrupted send on.
+            await cancel_and_wait(sweeping, staffing, delivering)
             if client is not None:
                 await client.aclose()
             await services.queue_watch.stop()
@@ -187,6 +195,7 @@ def create_app(settings: Settings) -> Starlette:
             await redis.aclose()
             if durable is not redis:
                 await durable.aclose()
+            log.event("app.stopped")
 
     async def static(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -219,9 +228,14 @@ def create_app(settings: Settings) -> Starlette:
         *feedback_page.routes,
         WebSocketRoute("/staff/ws", console_socket.endpoint),
     ]
-    return Starlette(
+    shutdown = Shutdown()
+    app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders), Middleware(CompressPublicPages)],
-        exception_handlers={ServiceError: service_error, Exception: metrics.server_error},
+        middleware=[Middleware(CloseOnShutdown, shutdown=shutdown), Middleware(SecurityHeaders),
+                    Middleware(CompressPublicPages)],
+        exception_handlers={ServiceError: service_error, **dict.fromkeys(UNAVAILABLE, redis_unavailable),
+                            Exception: metrics.server_error},
         lifespan=lifespan,
     )
+    app.state.shutdown = shutdown
+    return app

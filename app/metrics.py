@@ -25,6 +25,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.chat.store import now_ms
+from app.redis import UNAVAILABLE
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -83,6 +84,10 @@ class Metrics:
             "nexus_message_delivery_seconds",
             "From a message being stored to it being sent on the other party's open socket.",
             buckets=DELIVERY_BUCKETS, registry=r)
+        self.stalled = Counter(
+            "nexus_sockets_stalled",
+            "Sockets dropped because their client took no data for SEND_TIMEOUT_SECONDS.",
+            ["side"], registry=r)
         self.errors = Counter("nexus_errors", "Unexpected errors (bugs or outages) in this process.",
                               ["kind"], registry=r)
         self.intake_backlog = Gauge(
@@ -93,6 +98,7 @@ class Metrics:
         # Every labelled series from the start, at 0: a missing series cannot be told from no data.
         for side in SIDES:
             self.sockets.labels(side=side)
+            self.stalled.labels(side=side)
         for kind in ERROR_KINDS:
             self.errors.labels(kind=kind)
 
@@ -112,12 +118,24 @@ class Metrics:
         # Clamped: another host's clock may run a little ahead of ours.
         self.delivery.observe(max(0, now_ms() - stored_ms) / 1000)
 
+    def dropped_stalled(self, side: str) -> None:
+        """A socket was dropped because its client stopped reading."""
+        assert side in SIDES
+        self.stalled.labels(side=side).inc()
+
     def failed(self, kind: str) -> None:
         assert kind in ERROR_KINDS
         self.errors.labels(kind=kind).inc()
 
     async def scrape(self, services: Services) -> bytes:
         """Read the shared state's gauges, then the whole registry in the text format."""
+        # While Redis is away the shared gauges keep their last values (/readyz says it is away);
+        # this process's own figures still matter then.
+        with contextlib.suppress(*UNAVAILABLE):
+            await self._read_shared(services)
+        return generate_latest(self.registry)
+
+    async def _read_shared(self, services: Services) -> None:
         k = services.keys
         async with services.durable.pipeline(transaction=False) as pipe:
             pipe.llen(k.intake_outbox)
@@ -130,7 +148,6 @@ class Metrics:
         self.queue_length.set(await services.store.queue_length())
         self.counselors_on_duty.set(len(await services.presence.online()))
         self.letters_waiting.set(sum(not letter.replied for letter in services.queue_watch.snapshot.letters))
-        return generate_latest(self.registry)
 
 
 def of(connection: HTTPConnection) -> Metrics:

@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -221,3 +221,51 @@ async def staff_http(server: ServerProcess, role: str = "supervisor"
         match = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert match, "a logged-in page carries the session's CSRF token"
         yield http, username, match.group(1)
+
+
+def visitor_message(client_id: str, text: str) -> dict[str, Any]:
+    return {"type": "msg", "text": text, "client_id": client_id}
+
+
+class ResumingClient:
+    """One side of a chat that behaves like the page or the console: after a reconnect it resumes
+    after the last entry it has, and sends again (same client id) what was not confirmed stored."""
+
+    def __init__(self, side: str, open_socket: Callable[[str], Awaitable[Socket]],
+                 frame: Callable[[str, str], dict[str, Any]]) -> None:
+        self.side = side
+        self._open_socket = open_socket
+        self.frame = frame
+        self.socket: Socket | None = None
+        self.last_id = "0-0"
+        self.unconfirmed: dict[str, str] = {}
+        self.received: list[str] = []
+        self.sent = 0
+        self.reconnects = 0
+
+    async def open(self) -> Socket:
+        """A new socket that resumes after `last_id`."""
+        return await self._open_socket(self.last_id)
+
+    async def connect(self) -> None:
+        self.socket = await self.open()
+        for client_id, text in list(self.unconfirmed.items()):
+            await self.socket.send(self.frame(client_id, text))
+
+    async def send(self, n: int) -> None:
+        client_id, text = f"{self.side}-{n}", f"{self.side} {n}"
+        self.unconfirmed[client_id] = text
+        self.sent += 1
+        assert self.socket is not None
+        await self.socket.send(self.frame(client_id, text))
+
+    def handle(self, frame: dict[str, Any]) -> None:
+        """Note a frame: a confirmation or one of this side's own entries clears it from the resend list."""
+        if frame["type"] == "sent":
+            self.unconfirmed.pop(frame["client_id"], None)
+        elif frame["type"] == "entry":
+            self.last_id = frame["id"]
+            if frame["kind"] == "msg" and frame["from"] == self.side:
+                self.unconfirmed.pop(frame.get("client_id", ""), None)
+            elif frame["kind"] == "msg":
+                self.received.append(frame["text"])

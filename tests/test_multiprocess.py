@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from tests.clients import (
+    ResumingClient,
     Socket,
     add_staff,
     first_waiting,
@@ -13,6 +14,7 @@ from tests.clients import (
     staff_login,
     staff_socket,
     start_chat,
+    visitor_message,
     visitor_socket,
 )
 
@@ -28,22 +30,13 @@ def two_servers(start_server):
     return first, start_server(env=first.env)
 
 
-class FlakyVisitor:
-    """A visitor client like the browser's: resends unconfirmed messages after a reconnect."""
+class FlakyVisitor(ResumingClient):
+    """A visitor client like the browser's, connecting to the processes in turn."""
 
     def __init__(self, servers, token: str) -> None:
-        self.servers = itertools.cycle(servers)
-        self.token = token
-        self.socket: Socket | None = None
-        self.last_id = "0-0"
-        self.unconfirmed: dict[str, str] = {}
-        self.received: list[str] = []
-        self.reconnects = 0
-
-    async def connect(self) -> None:
-        self.socket = await visitor_socket(next(self.servers), self.token, self.last_id)
-        for client_id, text in self.unconfirmed.items():
-            await self.socket.send({"type": "msg", "text": text, "client_id": client_id})
+        turns = itertools.cycle(servers)
+        super().__init__("visitor", lambda last_id: visitor_socket(next(turns), token, last_id),
+                         visitor_message)
 
     async def drop(self) -> None:
         """Cut the connection abruptly (frames still in the buffer are lost), then reconnect."""
@@ -52,11 +45,6 @@ class FlakyVisitor:
         self.reconnects += 1
         await self.connect()
 
-    async def send(self, n: int) -> None:
-        client_id, text = f"v{n}", f"visitor {n}"
-        self.unconfirmed[client_id] = text
-        await self.socket.send({"type": "msg", "text": text, "client_id": client_id})
-
     async def read_available(self, timeout: float = 0.0) -> None:
         """Process frames already here; confirmations clear the resend list."""
         while True:
@@ -64,14 +52,7 @@ class FlakyVisitor:
                 frame = await self.socket.receive(timeout=timeout or 0.001)
             except TimeoutError:
                 return
-            if frame["type"] == "sent":
-                self.unconfirmed.pop(frame["client_id"], None)
-            elif frame["type"] == "entry":
-                self.last_id = frame["id"]
-                if frame["kind"] == "msg" and frame["from"] == "visitor":
-                    self.unconfirmed.pop(frame["client_id"], None)
-                elif frame["kind"] == "msg":
-                    self.received.append(frame["text"])
+            self.handle(frame)
 
 
 async def counselor_on(server) -> Socket:

@@ -9,7 +9,6 @@ Changes to the letters are announced on the queue's channel too, so one watcher 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -19,6 +18,7 @@ from redis.exceptions import RedisError
 from app import log
 from app.chat.relay import Relay, Subscription
 from app.chat.store import ConversationStore, now_ms
+from app.shutdown import cancel_and_wait
 from app.staff.presence import Presence
 
 DEBOUNCE_SECONDS = 0.1
@@ -142,9 +142,7 @@ class QueueWatch:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def refresh(self) -> None:
         store = self.store

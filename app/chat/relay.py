@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app import log
+from app.shutdown import cancel_and_wait
 
 QUEUE_SIZE = 256
 """Events buffered per local subscriber; past this they are dropped, which is safe
@@ -84,9 +85,7 @@ class Relay:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _attach(self, channel: str, subscription: Subscription) -> None:
         listeners = self._local.setdefault(channel, set())

@@ -12,7 +12,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app import log, metrics
 from app.chat.protocol import Frame, parse
-from app.errors import CLOSE_HELLO_TIMEOUT, CLOSE_MALFORMED, BadInput, Malformed, ServiceError
+from app.errors import (
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_MALFORMED,
+    CLOSE_TRY_LATER,
+    BadInput,
+    Malformed,
+    ServiceError,
+)
+from app.redis import UNAVAILABLE
+from app.shutdown import cancel_and_wait
 
 HELLO_SECONDS = 10.0
 HEARTBEAT_SECONDS = 20.0
@@ -41,8 +50,24 @@ class Peer:
         """Words for a refusal, in the client's language (set once the session is known)."""
 
     async def send(self, frame: dict[str, Any]) -> None:
-        async with self._lock:
-            await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+        """Send one frame; drop the socket if the client takes none for SEND_TIMEOUT_SECONDS (stalled)."""
+        # What a stalled client costs is bounded: uvicorn writes a frame only while its transport
+        # buffer is under the high-water mark (64 KiB), so at most that plus one frame waits in this
+        # process (the kernel's socket buffers aside); the sender waiting here holds at most one batch
+        # of entries (link.CATCH_UP_BATCH), and events that arrive meanwhile are capped by the
+        # subscription's queue (relay.QUEUE_SIZE; they are only hints). Checked by
+        # tests/test_stalled_client.py.
+        seconds: int = self.websocket.app.state.services.settings.send_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds), self._lock:
+                await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+        except TimeoutError:
+            side = "staff" if self.staff else "visitor"
+            log.event("socket.stalled", side=side)
+            metrics.of(self.websocket).dropped_stalled(side)
+            # Treated as gone: a close frame would wait behind the unread data, and the socket is
+            # left to uvicorn to close. The client reconnects with its last id and misses nothing.
+            raise WebSocketDisconnect(code=1006) from None
 
     async def receive(self) -> Frame | None:
         """The next well-formed frame; None when the client has gone."""
@@ -102,9 +127,7 @@ async def serve(
         for task in done:
             task.result()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*tasks)
 
 
 async def close(websocket: WebSocket, code: int) -> None:
@@ -114,8 +137,8 @@ async def close(websocket: WebSocket, code: int) -> None:
 
 
 async def guarded(websocket: WebSocket, body: Callable[[], Awaitable[None]], side: str) -> None:
-    """Run a socket's body, counted as connected meanwhile; map `Closing` to its close code;
-    log (without content) and count the rest."""
+    """Run a socket's body, counted as connected meanwhile; map `Closing` to its close code and
+    Redis being away to 1013 (try again later); log (without content) and count the rest."""
     counted = metrics.of(websocket)
     with counted.connected(side):
         try:
@@ -125,6 +148,10 @@ async def guarded(websocket: WebSocket, body: Callable[[], Awaitable[None]], sid
             await close(websocket, closing.code)
         except WebSocketDisconnect:
             pass
+        except UNAVAILABLE:
+            # An outage, not a bug: /readyz reports it; the client keeps reconnecting until it is over.
+            log.event("socket.redis_unavailable", side=side)
+            await close(websocket, CLOSE_TRY_LATER)
         except Exception:
             log.failure("socket.failed", side=side)
             counted.failed("socket")

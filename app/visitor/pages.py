@@ -11,10 +11,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import i18n, log
-from app.errors import Closed, NotAllowed, QueueFull, ServiceError, TooManyAttempts
+from app.errors import Closed, NotAllowed, QueueFull, ServiceError, TooManyAttempts, Unavailable
 from app.forms import small_form
 from app.hours import OpeningHours
 from app.i18n import N_, babel_locale
+from app.redis import UNAVAILABLE
 from app.security import origin_allowed
 from app.services import Services
 from app.staff import access
@@ -44,6 +45,8 @@ REFUSALS = {
     "not_allowed": N_("The chat could not be started from here. Please reload the page."),
     "too_many_attempts": N_("The chat cannot be started right now. Please try again later, or call "
                             "Kvinnofridslinjen on 020-50 50 50."),
+    "unavailable": N_("The chat has a technical interruption right now. Please try again in a little while, "
+                      "or call Kvinnofridslinjen on 020-50 50 50."),
 }
 
 
@@ -171,6 +174,8 @@ async def start_chat(request: Request) -> Response:
     except (Closed, QueueFull) as error:
         # `letter`: the page may offer to leave a message instead (see app/visitor/returning.py).
         return refusal(services, lang, error, letter=await services.accepts_letters())
+    except UNAVAILABLE:  # Redis restarting or failing over: a calm answer with the alternatives, not a 500
+        return refusal(services, lang, Unavailable())
     await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
     log.event("chat.started", lang=lang)
     await services.counters.add("chat.started", lang=lang)

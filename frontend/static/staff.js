@@ -18,6 +18,7 @@
   const takenLang = new Map(); // conv -> the visitor's language, for chats being taken
   let socket = null;
   let attempt = 0;
+  let unavailable = false; // the service said its storage is away (1013) and has not answered since
   let selected = null;
   let counter = 0;
   let letterCounter = 0;
@@ -564,9 +565,8 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const ws = new WebSocket(scheme + location.host + "/staff/ws");
     socket = ws;
+    let answered = false; // the service took this hello: only then is the interruption over
     ws.onopen = () => {
-      attempt = 0;
-      $("connection").textContent = "";
       const known = {};
       for (const entry of chats.values()) if (!entry.ended) known[entry.conv] = entry.lastId;
       ws.send(JSON.stringify({ type: "hello", chats: known }));
@@ -577,13 +577,20 @@
       }
     };
     ws.onmessage = (event) => {
+      if (!answered) {
+        answered = true;
+        attempt = 0;
+        unavailable = false;
+        $("connection").textContent = "";
+      }
       try { onFrame(JSON.parse(event.data)); } catch (e) { /* ignore a frame we cannot read */ }
     };
     ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;
       if (event.code === 4401) { location.reload(); return; } // the session is gone: log in again
-      $("connection").textContent = strings.reconnecting;
+      if (event.code === 1013) unavailable = true; // Redis restarting or failing over: keep trying
+      $("connection").textContent = unavailable ? strings.unavailable : strings.reconnecting;
       const base = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
       attempt += 1;
       setTimeout(connect, base + Math.random() * base * 0.5);

@@ -11,6 +11,7 @@
   const TYPING_SHOWN_MS = 5000;
   const STOP_CODES = new Set([4401, 4403, 4410]); // no point reconnecting
   const CLOSE_REPLACED = 4409; // the conversation was reopened with its code elsewhere
+  const CLOSE_TRY_LATER = 1013; // the service's storage is away (restart, failover): keep trying
 
   const strings = JSON.parse(document.getElementById("strings").textContent);
   const $ = (id) => document.getElementById(id);
@@ -34,6 +35,7 @@
     messages: [], // {id, text, who}: the chat's messages, for choosing what goes with an intake
     proposal: null, // the intake offer shown in the consent card (id), if any
     consenting: false, // a consent / decline / withdraw is on its way
+    unavailable: false, // the service said its storage is away (1013) and has not answered since
   };
 
   function compareIds(a, b) {
@@ -409,14 +411,19 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/ws/chat");
     state.socket = socket;
+    let answered = false; // the service took this hello: only then is the interruption over
     socket.onopen = () => {
-      state.attempt = 0;
-      show($("connection"), "");
       socket.send(JSON.stringify({ type: "hello", token: state.token, last_id: state.lastId }));
       // Re-sending is safe: the server stores each client id once.
       for (const p of state.pending) send({ type: "msg", text: p.text, client_id: p.clientId });
     };
     socket.onmessage = (event) => {
+      if (!answered) {
+        answered = true;
+        state.attempt = 0;
+        state.unavailable = false;
+        show($("connection"), "");
+      }
       try { onFrame(JSON.parse(event.data)); } catch (e) { /* ignore a frame we cannot read */ }
     };
     socket.onclose = (event) => {
@@ -425,7 +432,9 @@
       if (event.code === CLOSE_REPLACED) return replaced();
       if (STOP_CODES.has(event.code)) return gone();
       if (state.ended) return undefined;
-      show($("connection"), strings.reconnecting);
+      if (event.code === CLOSE_TRY_LATER) state.unavailable = true;
+      // Unsent messages stay in `pending` (shown as "Sending…") and go out once the service answers.
+      show($("connection"), state.unavailable ? strings.unavailable : strings.reconnecting);
       const base = BACKOFF_MS[Math.min(state.attempt, BACKOFF_MS.length - 1)];
       state.attempt += 1;
       setTimeout(connect, base + Math.random() * base * 0.5);
@@ -434,6 +443,7 @@
   }
 
   function gone() {
+    show($("connection"), "");
     if (!state.ended) show($("chat-status"), strings.gone);
     setEnded(true);
   }

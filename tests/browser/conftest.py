@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.clients import form_csrf, next_code
+from tests.clients import add_staff, form_csrf, next_code
 from tests.servers import ServerProcess
 
 # The machine has no outside network, and the service must not cause any outside request:
@@ -159,3 +159,18 @@ def counselor_takes_first(page: Page) -> Any:
     expect(pane).to_be_visible()
     expect(page.locator("#queue-count")).to_have_text("0")
     return pane
+
+
+def anna_takes_the_chat(new_context: NewContext, server: ServerProcess, visitor: Page) -> tuple[Page, Any]:
+    """Counselor Anna logs in over HTTP on `server`, on a desktop, and takes the visitor's waiting chat.
+
+    Returns (her console page, the chat's pane) once the visitor's page says she is there.
+    """
+    desk = new_context(**DESKTOP)
+    username, password = add_staff(server.env, name="Anna")
+    log_in_over_http(desk, server, username, password)
+    console = desk.new_page()
+    console.goto(server.url + "/staff")
+    pane = counselor_takes_first(console)
+    expect(visitor.locator("#chat-status")).to_have_text("Du chattar med Anna.")
+    return console, pane

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.balancer import LoopbackProxy
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     Traffic,
+    anna_takes_the_chat,
     counselor_takes_first,
     log_in_over_http,
     log_in_with_the_form,
@@ -130,95 +130,20 @@ def test_english_is_one_tap_away(server, new_context):
     expect(page.locator("#chat-status")).to_contain_text("You can start writing now.")
 
 
-class DroppingProxy:
+class DroppingProxy(LoopbackProxy):
     """A TCP forwarder on 127.0.0.1 to a local port, which can cut every connection on demand.
 
     `cut()` aborts all open connections and refuses new ones (accepts, then aborts at once)
-    until `restore()`. Runs its own event loop in a thread; `close()` stops it within seconds.
+    until `restore()`.
     """
 
-    STEP_SECONDS = 5.0
-
     def __init__(self, target_port: int) -> None:
+        super().__init__("dropping-proxy")
         self.target_port = target_port
-        self.port = 0
         self.refusing = False
-        self.connections: set[asyncio.StreamWriter] = set()
-        self.loop = asyncio.new_event_loop()
-        self.stopped: asyncio.Event | None = None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="dropping-proxy", daemon=True)
 
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> DroppingProxy:
-        self.thread.start()
-        assert self.ready.wait(self.STEP_SECONDS), "the proxy did not start"
-        return self
-
-    def _run(self) -> None:
-        try:
-            self.loop.run_until_complete(self._serve())
-        finally:
-            self.loop.close()
-
-    async def _serve(self) -> None:
-        self.stopped = asyncio.Event()
-        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        self.ready.set()
-        async with server:
-            await self.stopped.wait()
-            server.close()
-            self._abort_all()
-            await server.wait_closed()
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _client(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
-        self.connections.add(client)
-        upstream: asyncio.StreamWriter | None = None
-        try:
-            if self.refusing:
-                return
-            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", self.target_port)
-            self.connections.add(upstream)
-            await asyncio.gather(self._pipe(client_reader, upstream), self._pipe(upstream_reader, client))
-        except OSError:
-            pass
-        finally:
-            for writer in (client, upstream):
-                if writer is not None:
-                    self.connections.discard(writer)
-                    writer.transport.abort()
-                    with contextlib.suppress(OSError, asyncio.CancelledError):
-                        await writer.wait_closed()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.transport.abort()  # one side gone: the other goes too
-
-    def _abort_all(self) -> None:
-        for writer in list(self.connections):
-            writer.transport.abort()
-
-    def _call(self, function: Callable[[], None]) -> None:
-        done = threading.Event()
-
-        def run() -> None:
-            function()
-            done.set()
-
-        self.loop.call_soon_threadsafe(run)
-        assert done.wait(self.STEP_SECONDS), "the proxy did not answer"
+    async def _route(self, reader: asyncio.StreamReader) -> tuple[bytes, list[int]]:
+        return b"", ([] if self.refusing else [self.target_port])
 
     def cut(self) -> None:
         def cut_now() -> None:
@@ -228,16 +153,7 @@ class DroppingProxy:
         self._call(cut_now)
 
     def restore(self) -> None:
-        def restore_now() -> None:
-            self.refusing = False
-
-        self._call(restore_now)
-
-    def close(self) -> None:
-        if self.thread.is_alive() and self.stopped is not None:
-            self.loop.call_soon_threadsafe(self.stopped.set)
-        self.thread.join(self.STEP_SECONDS)
-        assert not self.thread.is_alive(), "the proxy did not stop"
+        self._call(lambda: setattr(self, "refusing", False))
 
 
 @pytest.fixture
@@ -254,15 +170,8 @@ def test_visitor_reconnects_by_itself(server, proxy, new_context):
     phone = new_context(**PHONE)
     traffic.watch(phone)
     visitor = phone.new_page()
-    open_visitor_chat(visitor, proxy.origin)
-
-    desk = new_context(**DESKTOP)
-    username, password = add_staff(server.env, name="Anna")
-    log_in_over_http(desk, server, username, password)
-    counselor = desk.new_page()
-    counselor.goto(server.url + "/staff")
-    pane = counselor_takes_first(counselor)
-    expect(visitor.locator("#chat-status")).to_have_text("Du chattar med Anna.")
+    open_visitor_chat(visitor, proxy.url)
+    _, pane = anna_takes_the_chat(new_context, server, visitor)
     theirs = pane.locator("ol.log li.entry-theirs .text")
 
     visitor_writes(visitor, "Innan avbrottet")
@@ -288,9 +197,9 @@ def test_visitor_reconnects_by_itself(server, proxy, new_context):
     expect(theirs).to_have_count(3)
     expect(visitor.locator("#log li.entry-mine")).to_have_count(3)
 
-    sockets = [url for url in traffic.urls if url == proxy.origin.replace("http", "ws", 1) + "/ws/chat"]
+    sockets = [url for url in traffic.urls if url == proxy.ws_url + "/ws/chat"]
     assert len(sockets) >= 2, f"the page opened a new socket after the cut: {sockets}"
-    assert traffic.foreign(proxy.origin) == [], "the visitor page went past its own origin"
+    assert traffic.foreign(proxy.url) == [], "the visitor page went past its own origin"
 
 
 def test_switching_language_mid_chat_keeps_the_chat_and_the_counselor_sees_it(server, new_context):
