@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.chat.screening import CONTEXT_MESSAGES
-from moderation import abusive, assess, assess_conversation, fingerprint, scrub
+from moderation import Context, abusive, assess, fingerprint, scrub
 from moderation.scrub import find
 
 TARGET_BOTH = 5000  # msg/s for assess + scrub together
@@ -70,13 +70,14 @@ def both(text: str) -> None:
 
 
 def in_a_chat(mix: Sequence[str]) -> Callable[[str], object]:
-    """What the chat does per visitor message: the risk of it with the messages before it, the
-    identifier check, abuse and the repeat fingerprint."""
-    position = {text: i for i, text in enumerate(mix)}
+    """What the chat does per visitor message (app/chat/screening.py): the risk of it with the
+    messages before it (kept prepared in a `Context`), the identifier check, abuse and the repeat
+    fingerprint."""
+    context = Context(CONTEXT_MESSAGES)
 
     def screen(text: str) -> None:
-        i = position[text]
-        assess_conversation(mix[max(0, i - CONTEXT_MESSAGES + 1):i + 1])
+        context.add(text)
+        context.assess()
         find(text)
         abusive(text)
         fingerprint(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation import LABELS, Assessment, assess, assess_conversation
+from moderation import LABELS, Assessment, Context, assess, assess_conversation
 from moderation.assess import THRESHOLD
 from tests.moderation_eval import load_messages
 
@@ -212,6 +212,15 @@ def test_weak_signals_add_up_across_messages():
 def test_an_age_given_earlier_makes_the_writer_a_child():
     assert "child_at_risk" not in labels("min pojkvän slår mig")
     assert "child_at_risk" in assess_conversation(["jag är 13", "min pojkvän slår mig"]).labels
+
+
+def test_a_growing_context_assesses_like_the_conversation_of_its_last_messages():
+    texts = ["jag är 13", "hej", "han är på väg hem", "ok", "han sa att han ska döda mig", "tack", "hm"]
+    context = Context(3)
+    for seen, text in enumerate(texts, start=1):
+        context.add(text)
+        assert context.assess() == assess_conversation(texts[max(0, seen - 3):seen])
+    assert "child_at_risk" not in context.assess().labels  # "jag är 13" has left the window
 
 
 @pytest.mark.parametrize("texts", [

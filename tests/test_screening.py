@@ -143,3 +143,23 @@ async def test_a_blocked_visitor_sees_an_ordinary_end_and_new_chats_from_there_a
     assert [(e["actor"], e["target"]) for e in blocks] == [(username, conv)]
     await visitor.close()
     await staff.close()
+
+
+async def test_earlier_messages_count_after_a_reconnect_and_between_the_counselors(server):
+    """The context is the visitor's last messages in the stream, whichever socket sent them."""
+    token = await start_chat(server)
+    visitor, staff, conv = await taken_chat(server, token=token)
+    await visitor.send({"type": "msg", "text": "han är på väg hem", "client_id": "w1"})
+    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.close()
+    for n in range(3):
+        await staff.send({"type": "msg", "conv": conv, "text": f"jag förstår ({n})", "client_id": f"s{n}"})
+        await staff.until(lambda f: f["type"] == "sent")
+    again = await visitor_from(server, "10.0.0.9", token)
+    await again.send({"type": "msg", "text": "han har en kniv", "client_id": "w2"})
+    urgent = await again.until(lambda f: f["type"] == "urgent")
+    assert "112" in urgent["message"]
+    note = await staff.until(lambda f: f["type"] == "note" and f["conv"] == conv)
+    assert note["kind"] == "risk" and note["name"] == "imminent_danger"
+    for socket in (again, staff):
+        await socket.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.chat.protocol import Frame
 from app.chat.relay import Relay
-from app.chat.store import ConversationStore, stream_id_key
+from app.chat.store import ConversationStore, Entry, stream_id_key
 from app.stats.counters import ChatPhase, Counters
 
 if TYPE_CHECKING:
@@ -55,12 +55,15 @@ class ConversationLink:
         while True:
             entries = await self.store.read_after(self.cid, self.cursor, CATCH_UP_BATCH)
             for entry in entries:
-                if live and entry.kind == "msg" and entry.sender == self.other:
-                    self.metrics.delivered(entry.ts)
-                await self.send(entry.to_frame())
-                self.cursor = entry.id
+                await self._deliver(entry, live)
             if len(entries) < CATCH_UP_BATCH:
                 return
+
+    async def _deliver(self, entry: Entry, live: bool) -> None:
+        if live and entry.kind == "msg" and entry.sender == self.other:
+            self.metrics.delivered(entry.ts)
+        await self.send(entry.to_frame())
+        self.cursor = entry.id
 
     async def send_delivery(self) -> None:
         """Tell this party how far the other side has received."""
@@ -74,7 +77,10 @@ class ConversationLink:
     async def on_event(self, event: dict[str, Any]) -> None:
         """React to an event published on the conversation's channel."""
         kind = event.get("kind")
-        if kind in ("entry", "resync"):
+        if kind == "entry" and event.get("prev") == self.cursor and isinstance(event.get("fields"), dict):
+            # The next entry after what this party has, carried by the event: no need to read it.
+            await self._deliver(Entry.from_stream(str(event["id"]), event["fields"]), live=True)
+        elif kind in ("entry", "resync"):
             await self.catch_up(live=True)
         if kind == "resync":
             await self.send_delivery()
@@ -85,21 +91,22 @@ class ConversationLink:
         elif kind == "lang" and self.party == "counselor":
             await self.send({"type": "lang", "lang": event.get("lang")})
 
-    async def message(self, frame: Frame) -> bool:
-        """Store and announce a message; False when it was stored before (a re-send)."""
+    async def message(self, frame: Frame, recent: str = "") -> bool:
+        """Store and announce a message; False when it was stored before (a re-send). `recent`:
+        the visitor's repeat memory, kept with a new message."""
         # Storing and announcing must both happen even if this socket dies in between
         # (a stored message nobody is woken for would wait for the next one).
-        entry_id, new = await asyncio.shield(self._store_and_announce(frame))
+        entry_id, new = await asyncio.shield(self._store_and_announce(frame, recent))
         await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
         return new
 
-    async def _store_and_announce(self, frame: Frame) -> tuple[str, bool]:
-        appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id)
-        if appended.new:
-            await self.relay.publish(self.channel, {"kind": "entry"})
-            if appended.letter:  # answered or waiting again: the counselors' list changed
-                await self.relay.publish(self.channel, {"kind": "state"})
-                await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
+    async def _store_and_announce(self, frame: Frame, recent: str) -> tuple[str, bool]:
+        # The store announces the entry itself, in the same step as storing it.
+        appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id,
+                                           recent)
+        if appended.new and appended.letter:  # answered or waiting again: the counselors' list changed
+            await self.relay.publish(self.channel, {"kind": "state"})
+            await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
         return appended.id, appended.new
 
     async def typing(self) -> None:

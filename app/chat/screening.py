@@ -13,20 +13,21 @@ Signals for the counselor are staff-only notes in the conversation's notes strea
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from app.chat.relay import Relay
 from app.chat.store import ConversationStore, now_ms
 from app.errors import Repeated
 from app.stats.counters import Counters
-from moderation import abusive, assess_conversation, fingerprint, is_repeat
+from moderation import Context, abusive, fingerprint, is_repeat
 from moderation.scrub import find
 
 CONTEXT_MESSAGES = 10
-"""The visitor's last messages read back as the conversation's context for risk: enough for a
-later message to raise earlier ones, and about 0.8 ms of CPU per visitor message (see
-loadtests/bench_moderation.py)."""
+"""The visitor's last messages assessed together as the conversation's context for risk: enough
+for a later message to raise earlier ones (see loadtests/bench_moderation.py for the cost)."""
+READ_BACK = CONTEXT_MESSAGES * 2
+"""Stream entries read back for the context at most (the counselor's messages are among them)."""
 REPEAT_MEMORY = 5
 """Fingerprints of the session's last messages kept to spot one sent again and again."""
 REPEAT_LIMIT = 3
@@ -77,6 +78,17 @@ class Screened:
     """The number of abusive messages so far, when the counselor should be told now; else 0."""
 
 
+@dataclass
+class Window:
+    """What screening keeps between one visitor connection's messages: the visitor's last messages,
+    prepared, and the stream id they reach. In memory, with the socket (it goes when the socket
+    goes), so a message costs a short read of what came after it instead of the last ten again."""
+
+    context: Context = field(default_factory=lambda: Context(CONTEXT_MESSAGES))
+    cursor: str = "+"
+    """The newest stream entry read into the context; "+" before the first read."""
+
+
 class Screening:
     """Screens visitor messages against one conversation's stored state."""
 
@@ -89,24 +101,38 @@ class Screening:
         self._flag = store.redis.register_script(_FLAG)
         self._note = store.redis.register_script(_NOTE)
 
-    async def check_repeat(self, cid: str, text: str, client_id: str) -> None:
-        """`Repeated` when this is the same message the session has just sent several times (a
-        message re-sent after a reconnect, with its client id, is not counted again)."""
-        if await self.redis.hexists(self.keys.sent_ids(cid), client_id):
-            return
+    async def repeat_memory(self, cid: str, text: str, client_id: str) -> str:
+        """The session's repeat memory with this message in it, to keep when it is stored ("" for a
+        message re-sent after a reconnect with its client id: it is not counted again); `Repeated`
+        when it is the same message the session has just sent several times."""
         key = self.keys.conversation(cid)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hexists(self.keys.sent_ids(cid), client_id)
+            pipe.hget(key, "recent")
+            resent, recent = await pipe.execute()
+        if resent:
+            return ""
         print_ = fingerprint(text)
-        recent = cast(str | None, await self.redis.hget(key, "recent"))
-        kept = recent.split("\n") if recent else []
+        kept = cast(str, recent).split("\n") if recent else []
         if is_repeat(print_, kept, REPEAT_LIMIT):
             raise Repeated()
-        await self.redis.hset(key, "recent", "\n".join([*kept, print_][-REPEAT_MEMORY:]))
+        return "\n".join([*kept, print_][-REPEAT_MEMORY:])
 
-    async def visitor_message(self, cid: str, text: str, lang: str) -> Screened:
+    async def visitor_message(self, cid: str, text: str, window: Window) -> Screened:
         """Screen a stored visitor message in the context of the conversation so far."""
         key = self.keys.conversation(cid)
-        before = cast(str | None, await self.redis.hget(key, "risk")) or ""
-        assessment = assess_conversation(await self.visitor_texts(cid), lang)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(key, "risk")
+            # Newest first, down to what the window has read (all of the last ones, the first time).
+            stop = "-" if window.cursor == "+" else f"({window.cursor}"
+            pipe.xrevrange(self.keys.messages(cid), "+", stop, count=READ_BACK)
+            stored_risk, rows = await pipe.execute()
+        before = cast(str | None, stored_risk) or ""
+        for entry_id, fields in reversed(cast(list[tuple[str, dict[str, str]]], rows)):
+            if fields.get("k") == "msg" and fields.get("f") == "visitor":
+                window.context.add(fields.get("t", ""))
+            window.cursor = entry_id
+        assessment = window.context.assess()
         had = set(filter(None, before.split(",")))
         labels = tuple(dict.fromkeys([*filter(None, before.split(",")), *assessment.labels]))
         raised = tuple(label for label in labels if label not in had)
@@ -134,14 +160,6 @@ class Screening:
         """A staff-only note on the conversation (shown in the counselor's pane), and the wake-up."""
         if await self._note(keys=[self.keys.conversation(cid)], args=[kind, name, text, now_ms()]):
             await self.relay.publish(self.keys.notes_channel(cid), {"kind": "note"})
-
-    async def visitor_texts(self, cid: str) -> list[str]:
-        """The visitor's last messages, oldest first."""
-        rows = cast(list[tuple[str, dict[str, str]]],
-                    await self.redis.xrevrange(self.keys.messages(cid), count=CONTEXT_MESSAGES * 2))
-        texts = [fields.get("t", "") for _, fields in rows
-                 if fields.get("k") == "msg" and fields.get("f") == "visitor"]
-        return texts[:CONTEXT_MESSAGES][::-1]
 
     async def urgent(self, cid: str) -> bool:
         risk = cast(str | None, await self.redis.hget(self.keys.conversation(cid), "risk")) or ""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app import log, metrics
 from app.chat.protocol import Frame, parse
+from app.chat.relay import Subscription
 from app.errors import (
     CLOSE_HELLO_TIMEOUT,
     CLOSE_MALFORMED,
@@ -105,6 +107,25 @@ class Peer:
         if client_id:
             frame["client_id"] = client_id
         await self.send(frame)
+
+
+async def events(subscription: Subscription, heartbeat_seconds: float,
+                 heartbeat: Callable[[], Awaitable[None]]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A socket's events as they come, with `heartbeat` awaited every `heartbeat_seconds` however
+    many come: a heartbeat left for a quiet moment never came on a socket that the queue's
+    refresh wakes every few seconds (the counselor dropped off duty, the waiting visitor's
+    conversation expired)."""
+    due = time.monotonic() + heartbeat_seconds
+    while True:
+        left = due - time.monotonic()
+        if left <= 0:
+            await heartbeat()
+            due = time.monotonic() + heartbeat_seconds
+            continue
+        try:
+            yield await asyncio.wait_for(subscription.events.get(), left)
+        except TimeoutError:
+            continue
 
 
 async def serve(

@@ -117,16 +117,24 @@ return 1
 
 _APPEND = _COMMON + """
 -- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep,
---       staff_id (a counselor's: who must hold it)
+--       staff_id (a counselor's: who must hold it), channel, recent (the visitor's repeat memory, or '')
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone', ''} end
 if state == 'ended' then return {'ended', ''} end
 if not holds(KEYS[1], state, ARGV[9]) then return {'not_yours', ''} end
 local existing = redis.call('HGET', KEYS[1] .. ':s', ARGV[1])
 if existing then return {'duplicate', existing, state} end
+local last = redis.call('XREVRANGE', KEYS[1] .. ':m', '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if #last > 0 then prev = last[1][1] end
 local id = redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3],
                       'ts', ARGV[4], 'c', ARGV[1])
 redis.call('HSET', KEYS[1] .. ':s', ARGV[1], id)
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'recent', ARGV[11]) end
+-- Announced in the same step, so a stored message is never left unannounced, and with the entry
+-- itself: a party that has read up to `prev` sends it on without reading the stream.
+redis.call('PUBLISH', ARGV[10], cjson.encode({kind = 'entry', id = id, prev = prev,
+  fields = {k = 'msg', f = ARGV[2], t = ARGV[3], ts = ARGV[4], c = ARGV[1]}}))
 if state == 'letter' then
   if ARGV[2] == 'visitor' then
     -- Counselors' list orders letters by how long the first unanswered message has waited.
@@ -558,13 +566,16 @@ class ConversationStore:
         fields = cast(dict[str, str], await self.redis.hgetall(self.keys.conversation(cid)))
         return Conversation.from_hash(cid, fields) if fields else None
 
-    async def append(self, cid: str, sender: str, text: str, client_id: str, staff_id: str = "") -> Appended:
-        """Append a message once per client id; a counselor's (`staff_id`) only while they hold it."""
+    async def append(self, cid: str, sender: str, text: str, client_id: str, staff_id: str = "",
+                     recent: str = "") -> Appended:
+        """Append a message once per client id, and announce it on the conversation's channel with
+        the entry; a counselor's (`staff_id`) only while they hold it. `recent`: the visitor's repeat
+        memory to keep with a new message (app/chat/screening.py)."""
         k = self.keys
         status, entry_id, *state = await self._append(
             keys=[k.conversation(cid), k.queue, k.coded, k.letters],
             args=[client_id, sender, text, now_ms(), k.idle_seconds, self._staff_prefix, cid,
-                  k.return_seconds, staff_id],
+                  k.return_seconds, staff_id, k.conversation_channel(cid), recent],
         )
         if status in ("gone", "ended"):
             raise Gone(status)

@@ -5,6 +5,7 @@ private notes, handing a chat over, own status, the end-of-chat classification, 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -23,6 +24,10 @@ from app.staff import access
 from app.staff.classification import count, counter_fields
 from app.staff.sessions import StaffSession
 from app.stats.counters import ChatPhase
+
+SESSION_RECHECK_SECONDS = 5.0
+"""How long a console's frames go without reading the staff session again (read and touched for
+every frame, it was two of the three Redis round trips of a counselor's message)."""
 
 
 class ConsoleConnection:
@@ -373,13 +378,8 @@ class ConsoleConnection:
 
     async def pump(self) -> None:
         queue_channel = self.services.keys.queue_channel
-        while True:
-            try:
-                channel, event = await asyncio.wait_for(self.subscription.events.get(),
-                                                        self.services.heartbeat_seconds)
-            except TimeoutError:
-                await self.heartbeat()
-                continue
+        async for channel, event in sockets.events(self.subscription, self.services.heartbeat_seconds,
+                                                   self.heartbeat):
             if channel == queue_channel or event.get("kind") == "resync":
                 await self.send_queue()
             link = self.by_channel.get(channel)
@@ -423,9 +423,18 @@ async def endpoint(websocket: WebSocket) -> None:
                 services.relay.subscription(sessions.channel(session.token_hash)) as ended:
             connection = ConsoleConnection(services, peer, session, subscription)
 
+            recheck_at = 0.0
+
             async def handle(frame: Frame) -> None:
-                if await sessions.get(token) is None:  # what the counselor does is use of the session
-                    raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+                # What the counselor does is use of the session: it is checked, and its idle time
+                # reset, at most every SESSION_RECHECK_SECONDS and never past when it would end.
+                # A session ended meanwhile (logout, disabled) closes the console at once anyway.
+                nonlocal recheck_at
+                if time.time() >= recheck_at:
+                    current = await sessions.get(token)
+                    if current is None:
+                        raise sockets.Closing(CLOSE_UNAUTHENTICATED)
+                    recheck_at = min(time.time() + SESSION_RECHECK_SECONDS, current.expires_at)
                 await connection.handle(frame)
 
             async def close_when_ended() -> None:

@@ -14,6 +14,7 @@ from app.chat import return_codes, sockets
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.relay import Subscription
+from app.chat.screening import Window
 from app.chat.waiting import estimate_wait_minutes
 from app.errors import (
     CLOSE_FLOODING,
@@ -81,6 +82,7 @@ class VisitorConnection:
         self.intakes = IntakeFlow(services)
         self.last_proposal: dict[str, Any] = {}
         self.told_urgent = False
+        self.screening_window = Window()
         peer.explain = lambda error: services.text(lang, MESSAGES.get(error.code, MESSAGES["bad_input"]))
 
     async def send_state(self, subscription: Subscription) -> None:
@@ -107,9 +109,11 @@ class VisitorConnection:
     async def handle(self, frame: Frame) -> None:
         try:
             if frame.type == "msg":
-                await self.check_rate()
-                await self.services.screening.check_repeat(self.cid, frame.text, frame.client_id)
-                if await self.link.message(frame):
+                # Both only read (the token bucket aside), so they go to Redis side by side.
+                screening = self.services.screening
+                _, recent = await asyncio.gather(
+                    self.check_rate(), screening.repeat_memory(self.cid, frame.text, frame.client_id))
+                if await self.link.message(frame, recent):
                     await self.screen(frame.text)
             elif frame.type == "typing":
                 await self.link.typing()
@@ -130,7 +134,7 @@ class VisitorConnection:
 
     async def screen(self, text: str) -> None:
         """Screen a new message: 112 at once on imminent danger, a gentle word on identifiers."""
-        screened = await self.services.screening.visitor_message(self.cid, text, self.lang)
+        screened = await self.services.screening.visitor_message(self.cid, text, self.screening_window)
         if screened.raised:
             log.event("chat.risk_signal", labels=",".join(screened.raised))
         if screened.urgent:
@@ -191,13 +195,8 @@ class VisitorConnection:
 
     async def pump(self, subscription: Subscription) -> None:
         queue_channel = self.services.keys.queue_channel
-        while True:
-            try:
-                channel, event = await asyncio.wait_for(subscription.events.get(),
-                                                        self.services.heartbeat_seconds)
-            except TimeoutError:
-                await self.services.store.touch(self.cid)
-                continue
+        async for channel, event in sockets.events(subscription, self.services.heartbeat_seconds,
+                                                   lambda: self.services.store.touch(self.cid)):
             if channel == queue_channel:
                 await self.queue_changed(subscription)
                 continue
