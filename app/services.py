@@ -65,8 +65,16 @@ class Services:
 
     @property
     def heartbeat_seconds(self) -> float:
-        """How often open sockets keep their conversations alive: well inside the idle TTL."""
+        """How often open consoles renew their presence and keep their chats alive: well inside
+        the presence time and the idle TTL."""
         return min(HEARTBEAT_SECONDS, self.settings.conversation_idle_seconds / 3)
+
+    @property
+    def touch_seconds(self) -> float:
+        """How often an open visitor socket keeps its conversation alive: a third of the idle TTL
+        (its messages keep it alive too). Every 20 s, as consoles beat, it cost 5,000 visitors more
+        Redis work than their messages (loadtests/bench_chat.py)."""
+        return self.settings.conversation_idle_seconds / 3
 
     def now(self) -> datetime:
         """The local time the opening hours are in (TIMEZONE), aware of daylight saving."""

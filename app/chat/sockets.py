@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -114,8 +115,9 @@ async def events(subscription: Subscription, heartbeat_seconds: float,
     """A socket's events as they come, with `heartbeat` awaited every `heartbeat_seconds` however
     many come: a heartbeat left for a quiet moment never came on a socket that the queue's
     refresh wakes every few seconds (the counselor dropped off duty, the waiting visitor's
-    conversation expired)."""
-    due = time.monotonic() + heartbeat_seconds
+    conversation expired). The first beat comes at a random point of the first period, so that
+    sockets opened together (a reconnect after a restart) do not all beat at once."""
+    due = time.monotonic() + heartbeat_seconds * random.uniform(0.1, 1)
     while True:
         left = due - time.monotonic()
         if left <= 0:

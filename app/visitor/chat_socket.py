@@ -195,7 +195,7 @@ class VisitorConnection:
 
     async def pump(self, subscription: Subscription) -> None:
         queue_channel = self.services.keys.queue_channel
-        async for channel, event in sockets.events(subscription, self.services.heartbeat_seconds,
+        async for channel, event in sockets.events(subscription, self.services.touch_seconds,
                                                    lambda: self.services.store.touch(self.cid)):
             if channel == queue_channel:
                 await self.queue_changed(subscription)
