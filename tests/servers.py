@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class ServerProcess:
     """One `python -m app serve` process; its stderr (the JSON log) goes to a file."""
 
+    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", "0"]
+
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
@@ -40,8 +42,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log,
+            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log,
         )
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
