@@ -286,6 +286,7 @@ def worker_main(plan: Plan, ready_queue: Any, visitors_go: Event, go: Event, res
                          for i, url, rooms in plan.counselors]
                 await asyncio.sleep(SETTLE_SECONDS)  # counselors subscribed before visitors
                 ready_queue.put(("counselors", plan.worker))
+                await asyncio.to_thread(visitors_go.wait, SETUP_SECONDS)
                 tasks += [asyncio.create_task(baseline_visitor(run, i, url, gate))
                           for i, url in plan.visitors]
             ready = asyncio.create_task(run.all_ready.wait())

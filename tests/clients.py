@@ -153,13 +153,16 @@ def is_entry(kind: str = "msg", sender: str | None = None) -> Callable[[dict[str
     return lambda f: f["type"] == "entry" and f["kind"] == kind and sender in (None, f["from"])
 
 
-async def taken_chat(server: ServerProcess, name: str = "Anna",
-                     token: str | None = None) -> tuple[Socket, Socket, str]:
-    """A visitor whose chat a counselor has taken; returns (visitor, counselor, conv)."""
+async def taken_chat(server: ServerProcess, name: str = "Anna", token: str | None = None,
+                     cookie: str | None = None) -> tuple[Socket, Socket, str]:
+    """A visitor whose chat a counselor (a new one, or the one logged in with `cookie`) has taken;
+    returns (visitor, counselor, conv)."""
     token = token or await start_chat(server)
     visitor = await visitor_socket(server, token)
-    username, password = add_staff(server.env, name=name)
-    counselor = await staff_socket(server, await staff_login(server, username, password))
+    if cookie is None:
+        username, password = add_staff(server.env, name=name)
+        cookie = await staff_login(server, username, password)
+    counselor = await staff_socket(server, cookie)
     conv = await first_waiting(counselor)
     await counselor.send({"type": "take", "conv": conv})
     await counselor.until(lambda f: f["type"] == "taken")

@@ -19,7 +19,6 @@ from websockets.exceptions import ConnectionClosed
 from tests.clients import (
     Socket,
     add_staff,
-    first_waiting,
     history,
     is_entry,
     staff_login,
@@ -151,14 +150,9 @@ async def test_when_redis_comes_back_with_its_data_the_conversation_resumes(
         app_server: ServerProcess, ephemeral: RedisServer):
     server = app_server
     token = await start_chat(server)
-    visitor = await visitor_socket(server, token)
     username, password = add_staff(server.env)
     cookie = await staff_login(server, username, password)
-    counselor = await staff_socket(server, cookie)
-    conv = await first_waiting(counselor)
-    await counselor.send({"type": "take", "conv": conv})
-    await counselor.until(lambda f: f["type"] == "taken")
-    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    visitor, counselor, conv = await taken_chat(server, token=token, cookie=cookie)
     try:
         last_id = await talk(visitor, counselor, conv, "före")
 

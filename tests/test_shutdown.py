@@ -17,13 +17,13 @@ from app.main import create_app
 from tests.clients import (
     Socket,
     add_staff,
-    first_waiting,
     history,
     is_entry,
     open_socket,
     staff_login,
     staff_socket,
     start_chat,
+    taken_chat,
     visitor_socket,
 )
 
@@ -58,14 +58,9 @@ def two_servers(start_server):
 async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(two_servers):
     a, b = two_servers
     token = await start_chat(a)
-    visitor = await visitor_socket(a, token)
     username, password = add_staff(a.env)
     cookie = await staff_login(a, username, password)
-    counselor_a = await staff_socket(a, cookie)
-    conv = await first_waiting(counselor_a)
-    await counselor_a.send({"type": "take", "conv": conv})
-    await counselor_a.until(lambda f: f["type"] == "taken")
-    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    visitor, counselor_a, conv = await taken_chat(a, token=token, cookie=cookie)
     counselor_b = await staff_socket(b, cookie)  # the same counselor's console on the other process
     await counselor_b.until(is_entry("join"))
 

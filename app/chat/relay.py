@@ -1,6 +1,7 @@
 """Cross-process wake-ups: one pub/sub connection per process, fanned out to local sockets.
 
-Pub/sub only wakes; the conversation's stream stays the record. Whatever is published
+Pub/sub wakes (a new message's event also carries the message, a shortcut for a party that
+has everything before it); the conversation's stream stays the record. Whatever is published
 while this process is not listening (Redis restarted, network blip) is recovered by a
 `resync` event sent to every local subscriber after the connection comes back, which
 makes each socket re-read its stream and state.
