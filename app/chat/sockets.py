@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app import log, metrics
 from app.chat.protocol import Frame, parse
 from app.chat.relay import Subscription
+from app.config import Settings
 from app.errors import (
     CLOSE_HELLO_TIMEOUT,
     CLOSE_MALFORMED,
@@ -43,9 +44,10 @@ class Closing(Exception):
 class Peer:
     """One accepted socket: serialised sends, checked receives."""
 
-    def __init__(self, websocket: WebSocket, max_chars: int, staff: bool) -> None:
+    def __init__(self, websocket: WebSocket, settings: Settings, staff: bool) -> None:
         self.websocket = websocket
-        self.max_chars = max_chars
+        self.max_chars = settings.message_max_chars
+        self.send_timeout = settings.send_timeout_seconds
         self.staff = staff
         self._lock = asyncio.Lock()
         self.bad_frames = 0
@@ -60,9 +62,8 @@ class Peer:
         # of entries (link.CATCH_UP_BATCH), and events that arrive meanwhile are capped by the
         # subscription's queue (relay.QUEUE_SIZE; they are only hints). Checked by
         # tests/test_stalled_client.py.
-        seconds: int = self.websocket.app.state.services.settings.send_timeout_seconds
         try:
-            async with asyncio.timeout(seconds), self._lock:
+            async with asyncio.timeout(self.send_timeout), self._lock:
                 await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
         except TimeoutError:
             side = "staff" if self.staff else "visitor"

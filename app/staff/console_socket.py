@@ -417,7 +417,7 @@ async def endpoint(websocket: WebSocket) -> None:
             raise sockets.Closing(CLOSE_UNAUTHENTICATED)
         if not access.message_allowed(session.role, "hello"):  # an admin has no console
             raise sockets.Closing(CLOSE_FORBIDDEN)
-        peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=True)
+        peer = sockets.Peer(websocket, services.settings, staff=True)
         hello = await peer.hello()
         async with services.relay.subscription() as subscription, \
                 services.relay.subscription(sessions.channel(session.token_hash)) as ended:

@@ -234,7 +234,7 @@ async def endpoint(websocket: WebSocket) -> None:
     async def body() -> None:
         if not origin_allowed(websocket.scope, services.settings.allowed_origins):
             raise sockets.Closing(CLOSE_ORIGIN)
-        peer = sockets.Peer(websocket, services.settings.message_max_chars, staff=False)
+        peer = sockets.Peer(websocket, services.settings, staff=False)
         hello = await peer.hello()
         cid = await services.store.resolve(hello.token)
         conversation = await services.store.get(cid) if cid else None

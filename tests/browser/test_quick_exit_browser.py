@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     NewContext,
+    anna_takes_the_chat,
     chromium_path,
     counselor_takes_first,
     log_in_over_http,
@@ -144,13 +145,7 @@ def test_quick_exit_in_an_active_chat(site, new_context, how):
     page = visitor_context(new_context).new_page()
     page.goto(BEFORE)
     open_visitor_chat(page, site.url)
-    desk = new_context(**DESKTOP)
-    username, password = add_staff(site.env, name="Anna")
-    log_in_over_http(desk, site, username, password)
-    counselor = desk.new_page()
-    counselor.goto(site.url + "/staff")
-    pane = counselor_takes_first(counselor)
-    expect(page.locator("#chat-status")).to_have_text("Du chattar med Anna.")
+    _, pane = anna_takes_the_chat(new_context, site, page)
     visitor_writes(page, "Han kommer hem nu.")
     expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text(["Han kommer hem nu."])
 
