@@ -112,7 +112,7 @@ def connect(url: str, max_connections: int) -> aioredis.Redis:
     if url.startswith(SENTINEL_SCHEME):
         return _through_sentinel(parse_sentinel_url(url), max_connections)
     pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, **POOL_OPTIONS)
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # owns the pool: closing the client closes its connections
 
 
 @dataclass(frozen=True)

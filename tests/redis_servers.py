@@ -11,6 +11,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -86,6 +88,16 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=STOP_SECONDS)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Freeze it (SIGSTOP): connections open, but nothing is answered until the block ends."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
 
     def log_text(self) -> str:
         path = self.directory / "redis.log"

@@ -92,7 +92,7 @@ class Relay:
         listeners = self._local.setdefault(channel, set())
         listeners.add(subscription)
         if len(listeners) == 1 and self._pubsub is not None and self.connected.is_set():
-            # On failure the listener resubscribes every local channel when it reconnects.
+            # On failure the listener subscribes every local channel when it reconnects.
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.subscribe(channel)
 
@@ -112,13 +112,17 @@ class Relay:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._sentinel, *self._local)
+                await self._subscribe_all(pubsub)
                 self._pubsub = pubsub
                 if attempt:
                     log.event("relay.reconnected", attempts=attempt)
                     self._broadcast(RESYNC)
                 attempt = 0
                 self.connected.set()
+                # redis-py may reconnect this connection by itself (its retry), resubscribing
+                # but unaware of what was published meanwhile: every local subscriber re-reads.
+                if pubsub.connection is not None:
+                    pubsub.connection.register_connect_callback(self._reconnected_quietly)
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._dispatch(message["channel"], message["data"])
@@ -131,8 +135,34 @@ class Relay:
                 await asyncio.sleep(delay)
             finally:
                 self._pubsub = None
+                if pubsub.connection is not None:  # it goes back to the pool, for other commands
+                    pubsub.connection.deregister_connect_callback(self._reconnected_quietly)
                 with suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+    async def _subscribe_all(self, pubsub: aioredis.client.PubSub) -> None:
+        """Subscribe to the sentinel and every local channel, including those attached or detached
+        while a SUBSCRIBE was on its way (they found no connection to use and rely on this)."""
+        subscribed: set[str] = set()
+        while True:
+            wanted = {self._sentinel, *self._local}
+            missing, extra = wanted - subscribed, subscribed - wanted
+            if not missing and not extra:
+                return  # nothing awaited since `wanted` was read: the caller marks it connected now
+            if missing:
+                await pubsub.subscribe(*missing)
+            if extra:
+                await pubsub.unsubscribe(*extra)
+            subscribed = (subscribed | missing) - extra
+
+    async def _reconnected_quietly(self, connection: object) -> None:
+        # redis-py has resubscribed what it knew; a channel whose SUBSCRIBE failed on the broken
+        # connection (in `_attach`) it did not know.
+        pubsub = self._pubsub
+        if pubsub is not None and (missing := set(self._local) - set(pubsub.channels)):
+            await pubsub.subscribe(*missing)
+        log.event("relay.reconnected", attempts=0)
+        self._broadcast(RESYNC)
 
     def _dispatch(self, channel: str, data: str) -> None:
         try:

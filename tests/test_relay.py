@@ -1,0 +1,79 @@
+"""The process's pub/sub relay keeps every local subscription through Redis's hiccups.
+
+Each test runs its own redis-server (tests/redis_servers.py), as they freeze it or cut its clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.chat.relay import RESYNC, Relay, Subscription
+from app.redis import connect
+from tests.redis_servers import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+EVENT_SECONDS = 10.0
+SUBSCRIBE_IN_FLIGHT_SECONDS = 0.3
+"""Long enough for the listener to have sent its SUBSCRIBE to the frozen server."""
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path):
+    server = RedisServer(tmp_path / "relay").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(private_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    redis = connect(private_redis.url, max_connections=10)
+    yield redis
+    await redis.aclose()
+
+
+async def next_event(subscription: Subscription) -> tuple[str, dict[str, Any]]:
+    return await asyncio.wait_for(subscription.events.get(), EVENT_SECONDS)
+
+
+async def test_a_channel_attached_while_the_listener_subscribes_is_not_left_out(
+        private_redis: RedisServer, client: aioredis.Redis):
+    # The race CI found: a socket opened just as Redis came back joined a channel while the
+    # listener's SUBSCRIBE (for the channels known before) was on its way; nobody subscribed it.
+    relay = Relay(client, "sentinel")
+    with private_redis.paused():
+        starting = asyncio.create_task(relay.start())
+        await asyncio.sleep(SUBSCRIBE_IN_FLIGHT_SECONDS)
+        late = Subscription(relay)
+        await late.add("conversation")
+    try:
+        await starting
+        await relay.publish("conversation", {"kind": "entry"})
+        assert await next_event(late) == ("conversation", {"kind": "entry"})
+    finally:
+        await late.remove("conversation")
+        await relay.stop()
+
+
+async def test_when_redis_py_reconnects_by_itself_every_subscriber_is_told_to_re_read(
+        private_redis: RedisServer, client: aioredis.Redis):
+    relay = Relay(client, "sentinel")
+    await relay.start()
+    try:
+        async with relay.subscription("conversation") as subscription:
+            # Redis drops the pub/sub connection; redis-py's retry reconnects and resubscribes
+            # within the same read, so the listener itself sees no error. Whatever was published
+            # in between is lost to this process: the subscribers must re-read their streams.
+            with private_redis.client() as admin:
+                assert admin.client_kill_filter(_type="pubsub") == 1
+            assert await next_event(subscription) == ("conversation", RESYNC)
+            await relay.publish("conversation", {"kind": "entry"})
+            assert await next_event(subscription) == ("conversation", {"kind": "entry"})
+    finally:
+        await relay.stop()
