@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from app.config import load_settings
 from app.keys import Keys
-from tests.clients import counselor, start_chat, visitor_socket
+from tests.clients import counselor, first_waiting, start_chat, visitor_socket
 
 pytestmark = pytest.mark.anyio
 
@@ -49,3 +49,21 @@ async def test_a_visitor_waiting_in_a_busy_queue_keeps_the_conversation(start_se
     await visitor.send({"type": "msg", "text": "är jag kvar i kön?", "client_id": "w1"})
     assert (await visitor.until(lambda f: f["type"] == "sent"))["client_id"] == "w1"
     await visitor.close()
+
+
+async def test_a_console_keeps_every_chat_it_holds_while_their_visitors_are_away(start_server):
+    server = start_server(CONVERSATION_IDLE_SECONDS=str(IDLE_SECONDS))
+    staff, _ = await counselor(server)
+    held: dict[str, str] = {}  # conv -> the visitor's token
+    for _ in range(3):
+        token = await start_chat(server)
+        conv = await first_waiting(staff, exclude=set(held))
+        await staff.send({"type": "take", "conv": conv})
+        await staff.until(lambda f: f["type"] == "taken")
+        held[conv] = token
+    await asyncio.sleep(2 * IDLE_SECONDS)  # no visitor connected: only the console's beats keep them
+    for conv, token in held.items():
+        visitor = await visitor_socket(server, token)
+        assert (await visitor.until(lambda f: f["type"] == "state"))["state"] == "active", conv
+        await visitor.close()
+    await staff.close()

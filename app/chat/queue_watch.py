@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from redis.exceptions import RedisError
@@ -168,7 +168,7 @@ class QueueWatch:
             in zip(entries, queue_rows, strict=True)
             if lang is not None
         )
-        self.snapshot = QueueSnapshot(
+        snapshot = QueueSnapshot(
             items=items,
             online=await self.presence.online(),
             available=await self.presence.available(),
@@ -177,9 +177,13 @@ class QueueWatch:
             positions={w.conv: index for index, w in enumerate(items, start=1)},
             letters=self._letters(letters, letter_rows),
         )
-        channel = keys.queue_channel
-        for subscription in list(self._watchers):
-            subscription.deliver(channel, {"kind": "queue"})
+        previous, self.snapshot = self.snapshot, snapshot
+        # Waiting times move while anyone waits or a letter is listed; otherwise a refresh that
+        # changed nothing wakes nobody (it would wake every console at once, every REFRESH_SECONDS).
+        if snapshot.items or snapshot.letters or replace(previous, taken_at=snapshot.taken_at) != snapshot:
+            channel = keys.queue_channel
+            for subscription in list(self._watchers):
+                subscription.deliver(channel, {"kind": "queue"})
 
     @staticmethod
     def _letters(entries: list[tuple[str, float]], rows: list[list[str | None]]) -> tuple[Letter, ...]:

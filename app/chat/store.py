@@ -617,11 +617,23 @@ class ConversationStore:
         )
         return bool(ended)
 
-    async def touch(self, cid: str) -> None:
-        """Keep a running conversation alive while someone is connected."""
+    async def touch(self, *cids: str) -> None:
+        """Keep running conversations alive while someone is connected (several in one pipeline)."""
         k = self.keys
-        await self._touch(keys=[k.conversation(cid), k.queue, k.coded],
-                          args=[k.idle_seconds, self._staff_prefix, cid, now_ms(), k.return_seconds])
+        now = now_ms()
+
+        async def touch_one(cid: str, client: Any = None) -> None:
+            await self._touch(keys=[k.conversation(cid), k.queue, k.coded],
+                              args=[k.idle_seconds, self._staff_prefix, cid, now, k.return_seconds],
+                              client=client)
+
+        if len(cids) == 1:  # a pipeline with a script first asks SCRIPT EXISTS: a round trip more
+            await touch_one(cids[0])
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in cids:
+                await touch_one(cid, pipe)
+            await pipe.execute()
 
     async def acknowledge(self, cid: str, party: str, entry_id: str) -> bool:
         """Record that `party` has received everything up to `entry_id`; True if it moved."""

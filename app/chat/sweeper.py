@@ -22,17 +22,19 @@ async def sweep(store: ConversationStore, relay: Relay, counters: Counters) -> t
     redis, keys = store.redis, store.keys
     removed = 0
     for zset in (keys.queue, keys.coded, keys.letters):
-        for cid, score in cast(list[tuple[str, float]], await redis.zrange(zset, 0, -1, withscores=True)):
-            if not await redis.exists(keys.conversation(cid)):
+        scored = cast(list[tuple[str, float]], await redis.zrange(zset, 0, -1, withscores=True))
+        expired = await expired_of(store, [cid for cid, _ in scored])
+        for cid, score in scored:
+            if cid in expired:
                 gone = await redis.zrem(zset, cid)  # 1 in one process only: it counts the chat
                 removed += gone
                 if gone and zset == keys.queue:
                     wait = wait_bucket(abandoned_wait(score, keys.idle_seconds))
                     await counters.add("chat.abandoned", wait=wait)
     async for set_key in redis.scan_iter(match=keys.staff_chats("*"), count=200):
-        for cid in cast(set[str], await redis.smembers(set_key)):
-            if not await redis.exists(keys.conversation(cid)):
-                removed += await redis.srem(set_key, cid)
+        expired = await expired_of(store, list(cast(set[str], await redis.smembers(set_key))))
+        if expired:
+            removed += await redis.srem(set_key, *expired)
     # A conversation with a return code is not left to expire while it runs (its keys live
     # for the return TTL): once nobody has used it for the idle time, it is ended here, and
     # then kept for the return TTL so that the visitor can still come back to it.
@@ -45,6 +47,15 @@ async def sweep(store: ConversationStore, relay: Relay, counters: Counters) -> t
             await announce_change(store, relay, cid)
             ended += 1
     return removed, ended
+
+
+async def expired_of(store: ConversationStore, cids: list[str]) -> set[str]:
+    """Those of `cids` whose conversation has expired, asked in one round trip."""
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for cid in cids:
+            pipe.exists(store.keys.conversation(cid))
+        found = await pipe.execute()
+    return {cid for cid, exists in zip(cids, found, strict=True) if not exists}
 
 
 def abandoned_wait(score: float, idle_seconds: int) -> float:

@@ -395,8 +395,7 @@ class ConsoleConnection:
     async def heartbeat(self) -> None:
         store = self.services.store
         await self.services.presence.heartbeat(self.session.username)
-        for cid in list(self.links):
-            await store.touch(cid)
+        await store.touch(*self.links)
         for cid in list(self.letters):  # renew the holds; one someone else took meanwhile is closed
             status, _ = await store.open_letter(cid, self.session.username, self.session.display_name)
             if status == "held":

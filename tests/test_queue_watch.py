@@ -1,0 +1,60 @@
+"""The queue watcher wakes consoles and waiting visitors only when what they show can have changed."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.chat.queue_watch import QueueWatch
+from app.chat.relay import Relay, Subscription
+from app.chat.store import ConversationStore
+from app.config import load_settings
+from app.keys import Keys
+from app.staff.presence import Presence
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def watch(redis_url):
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"qw{secrets.token_hex(4)}:"}))
+    store = ConversationStore(client, keys, secrets.token_urlsafe(40))
+    yield QueueWatch(store, Presence(client, keys), Relay(client, keys.queue_channel))
+    await client.aclose()
+
+
+def woken(subscription: Subscription) -> int:
+    """How many wake-ups the subscription got since last asked."""
+    count = subscription.events.qsize()
+    while not subscription.events.empty():
+        subscription.events.get_nowait()
+    return count
+
+
+async def test_a_refresh_wakes_the_sockets_only_when_what_they_show_can_have_changed(watch: QueueWatch):
+    console = Subscription(watch.relay)
+    watch.watch(console)
+
+    await watch.refresh()
+    assert woken(console) == 0  # nobody waits, nobody on duty: as before
+
+    await watch.presence.heartbeat("anna", "available")
+    await watch.refresh()
+    assert woken(console) == 1  # a counselor came on duty: visitors' "available" changes
+    await watch.refresh()
+    assert woken(console) == 0  # the periodic refresh, nothing changed: every console left alone
+
+    _, cid = await watch.store.create("sv", queue_max=10)
+    await watch.refresh()
+    assert woken(console) == 1 and watch.snapshot.positions == {cid: 1}
+    await watch.refresh()
+    assert woken(console) == 1  # someone waits: the waiting time shown grows with every refresh
+
+    assert await watch.store.take(cid, "anna", "Anna")
+    await watch.refresh()
+    assert woken(console) == 1 and watch.snapshot.items == ()
+    await watch.refresh()
+    assert woken(console) == 0
