@@ -327,7 +327,7 @@ def percentile(values: list[float], p: float) -> float:
 class BaselineProcess(ServerProcess):
     """One baseline relay process (loadtests/baseline_relay.py), started and stopped like the app."""
 
-    command = [sys.executable, "-m", "loadtests.baseline_relay", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, "-m", "loadtests.baseline_relay", "--host", "127.0.0.1"]
 
 
 @dataclass

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class ServerProcess:
     """One `python -m app serve` process; its stderr (the JSON log) goes to a file."""
 
-    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
+    """Started with `--port`: 0 (any free one) the first time, the same port again after a `stop`."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -42,7 +43,8 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log,
+            [*self.command, "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=self._log,
+            stderr=self._log,
         )
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:

@@ -25,6 +25,8 @@
   let letters = { items: [], at: 0 }; // the last letters frame, and when it came
   let colleagues = []; // on duty, to hand a chat to: [{username, name}]
   let canned = []; // [{id, lang, title, text}]
+  let confirmedStatus = $("my-status").value; // the last status the service said it has for me
+  let noticeTimer = null;
   const baseTitle = document.title;
   const MUTE_KEY = "nexus-console-muted";
 
@@ -40,8 +42,25 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  function connected() {
+    return socket !== null && socket.readyState === WebSocket.OPEN;
+  }
+
+  // For what may be lost without harm (typing, seen) or is kept until confirmed (msg: entry.pending).
   function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    if (connected()) socket.send(JSON.stringify(frame));
+  }
+
+  // A counselor's action (end, note, take…): unlike a chat message it is not kept to be sent again on
+  // reconnect, so while the socket is away it must not vanish without a word. Returns whether it went;
+  // when not, the caller keeps what was typed and leaves its button usable, so that trying again is one press.
+  function act(frame) {
+    if (connected()) {
+      send(frame);
+      return true;
+    }
+    notice(strings.not_connected);
+    return false;
   }
 
   // Chats --------------------------------------------------------------------------------
@@ -73,7 +92,7 @@
     };
     pane.querySelector(".letter-note").hidden = !letter;
     pane.querySelector(".close-letter").hidden = !letter;
-    pane.querySelector(".close-letter").addEventListener("click", () => send({ type: "close_letter", conv }));
+    pane.querySelector(".close-letter").addEventListener("click", () => act({ type: "close_letter", conv }));
     pane.querySelector("form").addEventListener("submit", (event) => submit(event, entry));
     const box = pane.querySelector("textarea");
     box.addEventListener("keydown", (event) => {
@@ -86,10 +105,10 @@
         send({ type: "typing", conv });
       }
     });
-    pane.querySelector(".end-chat").addEventListener("click", () => send({ type: "end", conv }));
+    pane.querySelector(".end-chat").addEventListener("click", () => act({ type: "end", conv }));
     pane.querySelector(".block-chat").hidden = letter;
     pane.querySelector(".block-chat").addEventListener("click", () => {
-      if (window.confirm(strings.block_confirm)) send({ type: "block", conv });
+      if (window.confirm(strings.block_confirm)) act({ type: "block", conv });
     });
     pane.querySelector(".handover").hidden = letter;
     pane.querySelector(".notes").hidden = letter;
@@ -223,7 +242,7 @@
       event.preventDefault();
       const to = pane.querySelector("select.handover-to").value;
       const text = pane.querySelector("input.handover-note").value.trim();
-      send(to ? { type: "transfer", conv, to, text } : { type: "requeue", conv, text });
+      act(to ? { type: "transfer", conv, to, text } : { type: "requeue", conv, text });
     });
     const noteForm = pane.querySelector("form.note-form");
     noteForm.addEventListener("submit", (event) => {
@@ -231,14 +250,13 @@
       const noteBox = noteForm.querySelector("textarea");
       const text = noteBox.value.trim();
       if (!text) return;
-      send({ type: "note", conv, text });
-      noteBox.value = "";
+      if (act({ type: "note", conv, text })) noteBox.value = ""; // not sent: keep it to try again
     });
     const intake = pane.querySelector("form.intake-form");
     intake.addEventListener("submit", (event) => {
       event.preventDefault();
       const value = (name) => intake.querySelector(name).value.trim();
-      send({ type: "propose_intake", conv, kind: value(".intake-kind"), kind_text: value(".intake-kind-text"),
+      act({ type: "propose_intake", conv, kind: value(".intake-kind"), kind_text: value(".intake-kind-text"),
         note: value(".intake-note"), summary: value(".intake-summary"), risk_notes: value(".intake-risk") });
     });
     pane.querySelector(".share-resources").addEventListener("click", (event) => {
@@ -257,8 +275,8 @@
       for (const fieldset of classify.querySelectorAll("fieldset[data-question]")) {
         answers[fieldset.dataset.question] = Array.from(fieldset.querySelectorAll("input:checked"), (i) => i.value);
       }
-      classify.querySelector("button[type=submit]").disabled = true;
-      send({ type: "classify", conv, answers });
+      // Disabled until the service answers (onClassified); left usable when it could not be sent.
+      classify.querySelector("button[type=submit]").disabled = act({ type: "classify", conv, answers });
     });
   }
 
@@ -448,9 +466,8 @@
       take.className = "primary take";
       take.textContent = strings.take;
       take.addEventListener("click", () => {
-        take.disabled = true;
         takenLang.set(item.conv, item.lang);
-        send({ type: "take", conv: item.conv });
+        take.disabled = act({ type: "take", conv: item.conv }); // usable again when it could not be sent
       });
       row.append(text, take);
       list.appendChild(row);
@@ -486,8 +503,7 @@
       open.textContent = strings.open;
       open.addEventListener("click", () => {
         if (chats.has(item.conv)) { select(item.conv); return; }
-        open.disabled = true;
-        send({ type: "open_letter", conv: item.conv });
+        open.disabled = act({ type: "open_letter", conv: item.conv }); // usable again when it could not be sent
       });
       row.append(text, open);
       list.appendChild(row);
@@ -500,7 +516,9 @@
     const element = $("notice");
     element.textContent = text;
     element.hidden = false;
-    setTimeout(() => { element.hidden = true; }, 4000);
+    // A newer notice gets its own four seconds: an older one's timer must not hide it early.
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { element.hidden = true; }, 4000);
   }
 
   function onFrame(frame) {
@@ -521,7 +539,7 @@
       case "propose_failed": return notice(strings.propose_failed);
       case "classified": return onClassified(frame, true);
       case "classify_failed": return onClassified(frame, false);
-      case "status": $("my-status").value = frame.status; return undefined;
+      case "status": confirmedStatus = frame.status; $("my-status").value = frame.status; return undefined;
       case "colleagues": {
         colleagues = frame.items;
         for (const entry of chats.values()) fillColleagues(entry);
@@ -597,7 +615,10 @@
     };
   }
 
-  $("my-status").addEventListener("change", () => send({ type: "status", status: $("my-status").value }));
+  $("my-status").addEventListener("change", () => {
+    // Not sent: show the status the service still has, not the one chosen.
+    if (!act({ type: "status", status: $("my-status").value })) $("my-status").value = confirmedStatus;
+  });
   $("mute").addEventListener("click", () => {
     localStorage.setItem(MUTE_KEY, muted() ? "0" : "1");
     showMute();
