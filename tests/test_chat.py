@@ -155,6 +155,27 @@ async def test_the_rate_limit_refuses_clearly_then_floods_are_closed(start_serve
     await counselor.close()
 
 
+async def test_a_message_sent_again_after_a_reconnect_takes_no_token(start_server):
+    server = start_server(RATE_LIMIT_MESSAGES="2", RATE_LIMIT_WINDOW_SECONDS="600")
+    token = await start_chat(server)
+    visitor, counselor, conv = await taken_chat(server, token=token)
+    await visitor.send({"type": "msg", "text": "första", "client_id": "once"})
+    stored = await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.close()
+    for _ in range(3):  # the page re-sends what it has no "sent" for, as often as it reconnects
+        again = await visitor_socket(server, token, last_id=stored["id"])
+        await again.send({"type": "msg", "text": "första", "client_id": "once"})
+        assert (await again.until(lambda f: f["type"] in ("sent", "error")))["id"] == stored["id"]
+        await again.close()
+    visitor = await visitor_socket(server, token, last_id=stored["id"])
+    await visitor.send({"type": "msg", "text": "andra", "client_id": "twice"})
+    assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["type"] == "sent"
+    await visitor.send({"type": "msg", "text": "tredje", "client_id": "thrice"})
+    assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["code"] == "rate_limited"
+    await visitor.close()
+    await counselor.close()
+
+
 async def test_the_rate_limit_is_a_token_bucket_that_refills_steadily(start_server):
     server = start_server(RATE_LIMIT_MESSAGES="3", RATE_LIMIT_WINDOW_SECONDS="3")  # one token a second
     visitor, counselor, conv = await taken_chat(server)

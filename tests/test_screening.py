@@ -8,7 +8,16 @@ import json
 
 import pytest
 
-from tests.clients import counselor, first_waiting, is_entry, open_socket, post_json, start_chat, taken_chat
+from tests.clients import (
+    counselor,
+    first_waiting,
+    is_entry,
+    open_socket,
+    post_json,
+    start_chat,
+    taken_chat,
+    visitor_socket,
+)
 from tests.redis_scan import audit_log
 
 pytestmark = pytest.mark.anyio
@@ -101,6 +110,23 @@ async def test_the_same_message_again_and_again_is_refused_but_short_answers_are
     for n in range(4):
         await visitor.send({"type": "msg", "text": "ja", "client_id": f"j{n}"})
         assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["type"] == "sent"
+    await visitor.close()
+    await staff.close()
+
+
+async def test_the_repeat_check_counts_what_every_socket_of_the_session_sent(server):
+    # Each socket keeps the session's repeat memory as it last stored it; one that another socket
+    # of the same session wrote past is told so in the same step and works it out again.
+    token = await start_chat(server)
+    visitor, staff, conv = await taken_chat(server, token=token)
+    other_tab = await visitor_socket(server, token)
+    for n, socket in enumerate((visitor, other_tab)):
+        await socket.send({"type": "msg", "text": "Hallå?? Är det någon där", "client_id": f"t{n}"})
+        await socket.until(lambda f: f["type"] == "sent")
+    await visitor.send({"type": "msg", "text": "hallå är det någon DÄR!!", "client_id": "t2"})
+    error = await visitor.until(lambda f: f["type"] in ("sent", "error"))
+    assert error["type"] == "error" and error["code"] == "repeated" and error["client_id"] == "t2"
+    await other_tab.close()
     await visitor.close()
     await staff.close()
 

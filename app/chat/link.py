@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.chat.protocol import Frame
 from app.chat.relay import Relay
-from app.chat.store import ConversationStore, Entry, stream_id_key
+from app.chat.store import Admission, Appended, ConversationStore, Entry, stream_id_key
 from app.stats.counters import ChatPhase, Counters
 
 if TYPE_CHECKING:
@@ -91,23 +91,25 @@ class ConversationLink:
         elif kind == "lang" and self.party == "counselor":
             await self.send({"type": "lang", "lang": event.get("lang")})
 
-    async def message(self, frame: Frame, recent: str = "") -> bool:
-        """Store and announce a message; False when it was stored before (a re-send). `recent`:
-        the visitor's repeat memory, kept with a new message."""
+    async def message(self, frame: Frame, admission: Admission | None = None) -> Appended:
+        """Store and announce a message, and tell this party it is stored ("sent"), also when it was
+        before (a re-send). `admission`: a visitor's, checked in the same step; when it refuses,
+        nothing is stored or sent, and the caller says why."""
         # Storing and announcing must both happen even if this socket dies in between
         # (a stored message nobody is woken for would wait for the next one).
-        entry_id, new = await asyncio.shield(self._store_and_announce(frame, recent))
-        await self.send({"type": "sent", "client_id": frame.client_id, "id": entry_id})
-        return new
+        appended = await asyncio.shield(self._store_and_announce(frame, admission))
+        if appended.id:
+            await self.send({"type": "sent", "client_id": frame.client_id, "id": appended.id})
+        return appended
 
-    async def _store_and_announce(self, frame: Frame, recent: str) -> tuple[str, bool]:
+    async def _store_and_announce(self, frame: Frame, admission: Admission | None) -> Appended:
         # The store announces the entry itself, in the same step as storing it.
         appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id,
-                                           recent)
+                                           admission)
         if appended.new and appended.letter:  # answered or waiting again: the counselors' list changed
             await self.relay.publish(self.channel, {"kind": "state"})
             await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
-        return appended.id, appended.new
+        return appended
 
     async def typing(self) -> None:
         await self.relay.publish(self.channel, {"kind": "typing", "from": self.party})

@@ -18,7 +18,6 @@ from typing import cast
 
 from app.chat.relay import Relay
 from app.chat.store import ConversationStore, now_ms
-from app.errors import Repeated
 from app.stats.counters import Counters
 from moderation import Context, abusive, fingerprint, is_repeat
 from moderation.scrub import find
@@ -40,6 +39,14 @@ RISK_LEAD_MS = 10**13
 """How far ahead a chat with a risk signal moves in the queue (scores are arrival times in ms):
 ahead of every chat without one, and among themselves still in arrival order."""
 IDENTIFIER_KINDS = frozenset({"personnummer", "telefon"})
+
+def remember(text: str, memory: str) -> tuple[bool, str]:
+    """Whether `text` is the same message the session's repeat `memory` (the fingerprints of its last
+    messages, one per line) holds too often already; and the memory with it, to keep when it is stored."""
+    print_ = fingerprint(text)
+    kept = memory.split("\n") if memory else []
+    return is_repeat(print_, kept, REPEAT_LIMIT), "\n".join([*kept, print_][-REPEAT_MEMORY:])
+
 
 _NOTE = """
 -- KEYS: conv; ARGV: kind, name, text, now_ms. A staff-only note from screening: it shares the
@@ -100,23 +107,6 @@ class Screening:
         self.keys = store.keys
         self._flag = store.redis.register_script(_FLAG)
         self._note = store.redis.register_script(_NOTE)
-
-    async def repeat_memory(self, cid: str, text: str, client_id: str) -> str:
-        """The session's repeat memory with this message in it, to keep when it is stored ("" for a
-        message re-sent after a reconnect with its client id: it is not counted again); `Repeated`
-        when it is the same message the session has just sent several times."""
-        key = self.keys.conversation(cid)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hexists(self.keys.sent_ids(cid), client_id)
-            pipe.hget(key, "recent")
-            resent, recent = await pipe.execute()
-        if resent:
-            return ""
-        print_ = fingerprint(text)
-        kept = cast(str, recent).split("\n") if recent else []
-        if is_repeat(print_, kept, REPEAT_LIMIT):
-            raise Repeated()
-        return "\n".join([*kept, print_][-REPEAT_MEMORY:])
 
     async def visitor_message(self, cid: str, text: str, window: Window) -> Screened:
         """Screen a stored visitor message in the context of the conversation so far."""

@@ -69,6 +69,19 @@ local function keep_staff_set(conv, staff_prefix, ttl)
   local staff = redis.call('HGET', conv, 'staff')
   if staff then extend(staff_prefix .. staff .. ':chats', ttl) end
 end
+-- A token bucket in the conversation hash (so it goes with it): full at the start, one token per
+-- message, refilled steadily (`per_ms`). Returns the tokens left after this one as text: below 0
+-- means refused. Refused messages still take one, down to `floor`, so a client that keeps flooding
+-- is recognised.
+local function take_token(conv, capacity, per_ms, now, floor)
+  local b = redis.call('HMGET', conv, 'tb_tokens', 'tb_at')
+  local tokens = tonumber(b[1]) or tonumber(capacity)
+  local since = tonumber(now) - (tonumber(b[2]) or tonumber(now))
+  tokens = math.min(tonumber(capacity), tokens + math.max(0, since) * tonumber(per_ms))
+  tokens = math.max(tonumber(floor), tokens - 1)
+  redis.call('HSET', conv, 'tb_tokens', string.format('%.4f', tokens), 'tb_at', now)
+  return string.format('%.4f', tokens)
+end
 -- A counselor acts in a conversation only while holding it: a chat they have (not one handed
 -- on meanwhile), a letter they have open. An empty staff id is the visitor or the system.
 local function holds(conv, state, staff_id)
@@ -117,20 +130,29 @@ return 1
 
 _APPEND = _COMMON + """
 -- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep,
---       staff_id (a counselor's: who must hold it), channel, recent (the visitor's repeat memory, or '')
+--       staff_id (a counselor's: who must hold it), channel, and for a visitor's message its admission
+--       (or 6 x ''): capacity, tokens refilled per ms, floor, base, memory, repeat (see Admission)
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone', ''} end
 if state == 'ended' then return {'ended', ''} end
 if not holds(KEYS[1], state, ARGV[9]) then return {'not_yours', ''} end
 local existing = redis.call('HGET', KEYS[1] .. ':s', ARGV[1])
-if existing then return {'duplicate', existing, state} end
+if existing then return {'duplicate', existing, state, ''} end
+local tokens = ''
+if ARGV[11] ~= '' then
+  local recent = redis.call('HGET', KEYS[1], 'recent') or ''
+  if recent ~= ARGV[14] then return {'stale', recent} end
+  tokens = take_token(KEYS[1], ARGV[11], ARGV[12], ARGV[4], ARGV[13])
+  if tonumber(tokens) < 0 then return {'limited', tokens} end
+  if ARGV[16] == '1' then return {'repeated', tokens} end
+  redis.call('HSET', KEYS[1], 'recent', ARGV[15])
+end
 local last = redis.call('XREVRANGE', KEYS[1] .. ':m', '+', '-', 'COUNT', 1)
 local prev = '0-0'
 if #last > 0 then prev = last[1][1] end
 local id = redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3],
                       'ts', ARGV[4], 'c', ARGV[1])
 redis.call('HSET', KEYS[1] .. ':s', ARGV[1], id)
-if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'recent', ARGV[11]) end
 -- Announced in the same step, so a stored message is never left unannounced, and with the entry
 -- itself: a party that has read up to `prev` sends it on without reading the stream.
 redis.call('PUBLISH', ARGV[10], cjson.encode({kind = 'entry', id = id, prev = prev,
@@ -155,7 +177,7 @@ expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 keep_staff_set(KEYS[1], ARGV[6], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 mark_used(KEYS[1], ARGV[7], KEYS[3], ARGV[4], ARGV[8])
-return {'ok', id, state}
+return {'ok', id, state, tokens}
 """
 
 _END = _COMMON + """
@@ -188,20 +210,9 @@ expire_all(KEYS[2], ttl_for(KEYS[2], ARGV[4], ARGV[9]))
 return 1
 """
 
-_TAKE_TOKEN = """
--- KEYS: conv; ARGV: capacity, tokens refilled per ms, now_ms, floor. A token bucket in the
--- conversation hash (so it goes with it): full at the start, one token per message, refilled
--- steadily. Returns the tokens left after this message as text: below 0 means refused. Refused
--- messages still take one, down to `floor`, so a client that keeps flooding is recognised.
-local b = redis.call('HMGET', KEYS[1], 'tb_tokens', 'tb_at')
-local capacity = tonumber(ARGV[1])
-local now = tonumber(ARGV[3])
-local tokens = tonumber(b[1]) or capacity
-local since = now - (tonumber(b[2]) or now)
-tokens = math.min(capacity, tokens + math.max(0, since) * tonumber(ARGV[2]))
-tokens = math.max(tonumber(ARGV[4]), tokens - 1)
-redis.call('HSET', KEYS[1], 'tb_tokens', string.format('%.4f', tokens), 'tb_at', ARGV[3])
-return string.format('%.4f', tokens)
+_TAKE_TOKEN = _COMMON + """
+-- KEYS: conv; ARGV: capacity, tokens refilled per ms, now_ms, floor.
+return take_token(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 
 _TOUCH = _COMMON + """
@@ -453,6 +464,8 @@ class Conversation:
     staff_name: str
     visitor_ack: str
     counselor_ack: str
+    recent: str
+    """The visitor's repeat memory (app/chat/screening.py)."""
 
     @classmethod
     def from_hash(cls, cid: str, fields: dict[str, str]) -> Conversation:
@@ -465,6 +478,7 @@ class Conversation:
             staff_name=fields.get("staff_name", ""),
             visitor_ack=fields.get("ack_visitor", "0-0"),
             counselor_ack=fields.get("ack_counselor", "0-0"),
+            recent=fields.get("recent", ""),
         )
 
 
@@ -475,14 +489,42 @@ def stream_id_key(entry_id: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class Admission:
+    """What a visitor's message must pass, checked in the same step as storing it (one round trip):
+    the session's token bucket, and the repeat check the caller made from the session's memory."""
+
+    capacity: int
+    refill_per_ms: float
+    floor: int
+    """Refused messages still take a token down to this, so that a flood is recognised."""
+    base: str
+    """The repeat memory `repeat` and `memory` were worked out from. If the stored one is another
+    (a second socket of the session wrote meanwhile), nothing happens: the answer is "stale", with
+    the stored memory to work it out again."""
+    memory: str
+    """The memory to keep with the message."""
+    repeat: bool
+    """The message is one the session has just sent too often: refused, after taking its token."""
+
+
+@dataclass(frozen=True)
 class Appended:
     """The outcome of appending a message."""
 
-    id: str
-    new: bool
-    """False when the same client id was stored before (a re-send after a reconnect)."""
-    letter: bool
+    status: str
+    """"ok" (stored now), "duplicate" (the same client id was stored before: a re-send after a
+    reconnect), or, for an admission, "limited", "repeated" or "stale" (nothing stored)."""
+    id: str = ""
+    letter: bool = False
     """The conversation is a letter: the counselors' list of letters changed."""
+    tokens: float = 0.0
+    """An admission's tokens left after this message (below 0: over the rate limit)."""
+    recent: str = ""
+    """With "stale": the session's stored repeat memory."""
+
+    @property
+    def new(self) -> bool:
+        return self.status == "ok"
 
 
 @dataclass(frozen=True)
@@ -567,21 +609,28 @@ class ConversationStore:
         return Conversation.from_hash(cid, fields) if fields else None
 
     async def append(self, cid: str, sender: str, text: str, client_id: str, staff_id: str = "",
-                     recent: str = "") -> Appended:
+                     admission: Admission | None = None) -> Appended:
         """Append a message once per client id, and announce it on the conversation's channel with
-        the entry; a counselor's (`staff_id`) only while they hold it. `recent`: the visitor's repeat
-        memory to keep with a new message (app/chat/screening.py)."""
+        the entry; a counselor's (`staff_id`) only while they hold it, a visitor's only if it passes
+        its `admission` (a re-send of a stored one needs none)."""
         k = self.keys
-        status, entry_id, *state = await self._append(
+        a = admission
+        admitting = [a.capacity, a.refill_per_ms, a.floor, a.base, a.memory, int(a.repeat)] if a else [""] * 6
+        status, *rest = await self._append(
             keys=[k.conversation(cid), k.queue, k.coded, k.letters],
             args=[client_id, sender, text, now_ms(), k.idle_seconds, self._staff_prefix, cid,
-                  k.return_seconds, staff_id, k.conversation_channel(cid), recent],
+                  k.return_seconds, staff_id, k.conversation_channel(cid), *admitting],
         )
         if status in ("gone", "ended"):
             raise Gone(status)
         if status == "not_yours":
             raise NotAllowed()
-        return Appended(entry_id, status == "ok", state == ["letter"])
+        if status == "stale":
+            return Appended(status, recent=rest[0])
+        if status in ("limited", "repeated"):
+            return Appended(status, tokens=float(rest[0]))
+        entry_id, state, tokens = rest
+        return Appended(status, entry_id, state == "letter", float(tokens or 0))
 
     async def read_after(self, cid: str, last_id: str, count: int = 200) -> list[Entry]:
         """Entries after `last_id`, oldest first."""

@@ -4,7 +4,6 @@ session)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -14,7 +13,8 @@ from app.chat import return_codes, sockets
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.relay import Subscription
-from app.chat.screening import Window
+from app.chat.screening import Window, remember
+from app.chat.store import Admission
 from app.chat.waiting import estimate_wait_minutes
 from app.errors import (
     CLOSE_FLOODING,
@@ -24,6 +24,7 @@ from app.errors import (
     CLOSE_UNAUTHENTICATED,
     Gone,
     RateLimited,
+    Repeated,
     ServiceError,
 )
 from app.i18n import N_
@@ -36,6 +37,9 @@ from app.visitor.throttle import client_address
 FLOOD_FACTOR = 3
 """A session that keeps sending after its bucket is empty, until it has sent this many times the
 rate limit's worth over it, is closed (4429)."""
+ADMIT_TRIES = 3
+"""Times a message's admission is worked out again when another socket of the same session wrote
+meanwhile (its repeat memory changed); past them the message is refused as too fast."""
 
 
 async def state_frame(services: Services, cid: str) -> dict[str, Any]:
@@ -68,9 +72,11 @@ class VisitorConnection:
     """One visitor socket bound to the conversation its token names."""
 
     def __init__(self, services: Services, peer: sockets.Peer, token: str, cid: str, lang: str,
-                 last_id: str, client: str) -> None:
-        """`client`: the keyed hash of the visitor's address, held only in memory, for a block."""
+                 last_id: str, client: str, memory: str) -> None:
+        """`client`: the keyed hash of the visitor's address, held only in memory, for a block.
+        `memory`: the session's repeat memory as stored (app/chat/screening.py)."""
         self.services = services
+        self.memory = memory
         self.client = client
         self.peer = peer
         self.token = token
@@ -109,12 +115,7 @@ class VisitorConnection:
     async def handle(self, frame: Frame) -> None:
         try:
             if frame.type == "msg":
-                # Both only read (the token bucket aside), so they go to Redis side by side.
-                screening = self.services.screening
-                _, recent = await asyncio.gather(
-                    self.check_rate(), screening.repeat_memory(self.cid, frame.text, frame.client_id))
-                if await self.link.message(frame, recent):
-                    await self.screen(frame.text)
+                await self.message(frame)
             elif frame.type == "typing":
                 await self.link.typing()
             elif frame.type == "seen":
@@ -131,6 +132,29 @@ class VisitorConnection:
             raise sockets.Closing(CLOSE_GONE) from None
         except ServiceError as error:
             await self.peer.refuse(error, client_id=frame.client_id)
+
+    async def message(self, frame: Frame) -> None:
+        """Store a message if the rate limit and the repeat check let it through (in the same round
+        trip as storing it), then screen it."""
+        settings = self.services.settings
+        capacity = settings.rate_limit_messages
+        refill = capacity / (settings.rate_limit_window_seconds * 1000)
+        for _ in range(ADMIT_TRIES):
+            repeat, memory = remember(frame.text, self.memory)
+            appended = await self.link.message(
+                frame, Admission(capacity, refill, self.flood_floor, self.memory, memory, repeat))
+            if appended.status != "stale":
+                break
+            self.memory = appended.recent
+        else:
+            raise RateLimited()
+        if appended.status == "limited":
+            self.judge_tokens(appended.tokens)  # refused; closed when it is a flood
+        if appended.status == "repeated":
+            raise Repeated()
+        if appended.new:
+            self.memory = memory
+            await self.screen(frame.text)
 
     async def screen(self, text: str) -> None:
         """Screen a new message: 112 at once on imminent danger, a gentle word on identifiers."""
@@ -184,11 +208,16 @@ class VisitorConnection:
         """Flood control: a token bucket per session (RATE_LIMIT_MESSAGES per window, refilled
         steadily, so a burst is allowed and a steady flood is not)."""
         settings = self.services.settings
-        capacity = settings.rate_limit_messages
-        floor = -capacity * (FLOOD_FACTOR - 1)
-        left = await self.services.store.take_token(self.cid, capacity, settings.rate_limit_window_seconds,
-                                                    floor)
-        if left <= floor:
+        self.judge_tokens(await self.services.store.take_token(
+            self.cid, settings.rate_limit_messages, settings.rate_limit_window_seconds, self.flood_floor))
+
+    @property
+    def flood_floor(self) -> int:
+        return -self.services.settings.rate_limit_messages * (FLOOD_FACTOR - 1)
+
+    def judge_tokens(self, left: float) -> None:
+        """Close a flooding session; refuse a message over the rate limit."""
+        if left <= self.flood_floor:
             raise sockets.Closing(CLOSE_FLOODING)
         if left < 0:
             raise RateLimited()
@@ -247,7 +276,8 @@ async def endpoint(websocket: WebSocket) -> None:
             channel = services.keys.conversation_channel(cid)
             await services.relay.publish(channel, {"kind": "lang", "lang": lang})
             await services.relay.publish(services.keys.queue_channel, {"kind": "queue"})
-        connection = VisitorConnection(services, peer, hello.token, cid, lang, hello.last_id, client)
+        connection = VisitorConnection(services, peer, hello.token, cid, lang, hello.last_id, client,
+                                       conversation.recent)
         async with services.relay.subscription(connection.link.channel) as subscription:
             try:
                 await connection.send_state(subscription)
