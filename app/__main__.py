@@ -27,8 +27,18 @@ from app.staff.accounts import ROLES, Accounts
 from app.staff.sessions import StaffSessions
 from app.staff.totp import Sealer
 
-WS_MAX_BYTES = 64 * 1024
-"""Largest WebSocket frame accepted: a 4,000-character message fits several times over."""
+WEBSOCKETS = {
+    # Largest frame accepted: a 4,000-character message fits several times over.
+    "ws_max_size": 64 * 1024,
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
+    # No compression: a chat's frames are small, and one deflate context per socket over what the
+    # visitor wrote and what the counselor (and, on the console, the notes) wrote together is the
+    # length side channel we refuse for pages too (CRIME/BREACH). It also costs CPU on every frame
+    # and tens of KiB of memory per socket.
+    "ws_per_message_deflate": False,
+}
+"""uvicorn's WebSocket settings (the benchmark's baseline relay uses the same)."""
 LIFESPAN_STOP_SECONDS = 5
 """Longest the lifespan's shutdown (background tasks, Redis connections) may take after
 SHUTDOWN_SECONDS: past it the process exits all the same."""
@@ -90,9 +100,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
             app,
             access_log=False,  # it would record every client's address
             log_config=None,  # keep our JSON logging
-            ws_max_size=WS_MAX_BYTES,
-            ws_ping_interval=20,
-            ws_ping_timeout=20,
+            **WEBSOCKETS,  # type: ignore[arg-type]  # uvicorn.Config's keywords, spelled out above
             lifespan="on",
             server_header=False,
             proxy_headers=True,

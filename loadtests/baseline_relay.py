@@ -112,11 +112,10 @@ def main() -> None:
     # The same line the app logs, so that the benchmark finds the port the same way.
     listening = {"event": "server.listening", "port": sock.getsockname()[1]}
     print(json.dumps(listening), file=sys.stderr, flush=True)
-    from app.__main__ import WS_MAX_BYTES
+    from app.__main__ import WEBSOCKETS
 
-    uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, ws_max_size=WS_MAX_BYTES,
-                                  ws_ping_interval=20, ws_ping_timeout=20, server_header=False)
-                   ).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
+                                  **WEBSOCKETS)).run(sockets=[sock])  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.security import PERMISSIONS_POLICY
-from tests.clients import add_staff, form_csrf, next_code
+from tests.clients import add_staff, counselor, form_csrf, next_code, open_socket
 from tests.servers import ServerProcess
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "frontend" / "templates"
@@ -96,3 +96,18 @@ def test_templates_have_no_inline_style_or_script(template):
     for tag in re.findall(r"<script\b[^>]*>", html, re.I):
         assert "src=" in tag or 'type="application/json"' in tag, f"inline script: {tag}"
     assert "javascript:" not in html.lower()
+
+
+@pytest.mark.anyio
+async def test_sockets_are_not_compressed_even_when_the_browser_offers_it(server: ServerProcess):
+    # One deflate context over what the visitor wrote and what staff wrote is a length side channel
+    # (CRIME/BREACH); pages are never compressed with secrets either.
+    visitor = await open_socket(server, "/ws/chat")  # the client offers permessage-deflate
+    staff, _ = await counselor(server)
+    try:
+        for socket in (visitor, staff):
+            assert "permessage-deflate" in socket.connection.request.headers["Sec-WebSocket-Extensions"]
+            assert "Sec-WebSocket-Extensions" not in socket.connection.response.headers
+    finally:
+        await visitor.close()
+        await staff.close()

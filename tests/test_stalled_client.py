@@ -63,8 +63,8 @@ async def stalled_count(server: ServerProcess) -> float:
 
 async def plain_socket(server: ServerProcess, path: str, hello: dict[str, Any],
                        headers: dict[str, str] | None = None, **options: Any) -> Socket:
-    """A socket without permessage-deflate: the flood's repetitive text would shrink to almost nothing
-    on the wire, and the stalled client's buffers would never fill."""
+    """A socket that does not even offer permessage-deflate: if the service ever took it, the flood's
+    repetitive text would shrink to almost nothing on the wire and the buffers would never fill."""
     connection = await connect(server.ws_url + path, origin=server.url,  # type: ignore[arg-type]
                                additional_headers=headers or {}, compression=None, open_timeout=10,
                                **options)
