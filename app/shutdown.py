@@ -29,7 +29,7 @@ cancelled again, in case the cancellation was lost."""
 async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
     """Cancel the tasks and wait until they have ended, cancelling again any that went on.
 
-    On Python 3.11 `asyncio.wait_for` (redis-py writes to Redis with it, the socket pumps wait for
+    On Python 3.11 `asyncio.wait_for` (redis-py writes to Redis with it; the socket pumps waited for
     events with it) returns normally when its task is cancelled just as what it waits for completes:
     the cancellation is lost, and a task stopped once could run for ever, and whatever waits for it.
     """

@@ -112,8 +112,9 @@ def main() -> None:
     # The same line the app logs, so that the benchmark finds the port the same way.
     listening = {"event": "server.listening", "port": sock.getsockname()[1]}
     print(json.dumps(listening), file=sys.stderr, flush=True)
-    from app.__main__ import WEBSOCKETS
+    from app.__main__ import WEBSOCKETS, tune_gc
 
+    tune_gc()  # as the app's processes do
     uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
                                   **WEBSOCKETS)).run(sockets=[sock])  # type: ignore[arg-type]
 

@@ -57,6 +57,7 @@ from websockets.exceptions import WebSocketException
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.__main__ import tune_gc  # noqa: E402
 from app.redis import embedded_redis  # noqa: E402
 from tests.clients import add_staff, staff_login  # noqa: E402
 from tests.servers import ServerProcess, server_env  # noqa: E402
@@ -264,6 +265,7 @@ async def baseline_counselor(run: Run, index: int, url: str, rooms: list[int]) -
 
 
 def worker_main(plan: Plan, ready_queue: Any, visitors_go: Event, go: Event, results: Any) -> None:
+    tune_gc()  # the load generator's own collection pauses would count as the servers' latency
     run = Run(plan)
 
     async def main() -> None:

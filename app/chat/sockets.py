@@ -126,9 +126,12 @@ async def events(subscription: Subscription, heartbeat_seconds: float,
             due = time.monotonic() + heartbeat_seconds
             continue
         try:
-            yield await asyncio.wait_for(subscription.events.get(), left)
+            # Not wait_for: on Python 3.11 it makes a task of every wait, and can lose a cancellation.
+            async with asyncio.timeout(left):
+                event = await subscription.events.get()
         except TimeoutError:
             continue
+        yield event
 
 
 async def serve(

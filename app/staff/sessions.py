@@ -126,7 +126,8 @@ class StaffSessions:
         `every` seconds (a timeout publishes nothing)."""
         while await self.get(token, touch=False) is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.events.get(), every)
+                async with asyncio.timeout(every):  # unlike wait_for, never loses a cancellation
+                    await wake.events.get()
 
     async def end(self, session: StaffSession) -> None:
         """Log out: the session ends, and every socket that uses it closes."""
