@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.redis import embedded_redis
+from tests.redis_servers import RedisServer
 from tests.servers import ServerProcess, server_env
 
 StartServer = Callable[..., ServerProcess]
@@ -23,6 +24,15 @@ def redis_url() -> Iterator[str]:
         return
     with embedded_redis() as url:
         yield url
+
+
+@pytest.fixture
+def ephemeral(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a loopback port (tests/redis_servers.py), for a test that
+    stops, restarts, freezes or cuts the ephemeral Redis: never the run's shared one."""
+    server = RedisServer(tmp_path / "ephemeral").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,13 +35,6 @@ TOKEN = "m" * 40
 RECOVER_SECONDS = 20.0
 CLOSE_SECONDS = 20.0
 """Bounds: redis-py retries a failing command for a few seconds before giving up."""
-
-
-@pytest.fixture
-def ephemeral(tmp_path: Path):
-    server = RedisServer(tmp_path / "ephemeral").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

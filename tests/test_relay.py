@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,15 +24,8 @@ SUBSCRIBE_IN_FLIGHT_SECONDS = 0.3
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path):
-    server = RedisServer(tmp_path / "relay").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def client(private_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    redis = connect(private_redis.url, max_connections=10)
+async def client(ephemeral: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    redis = connect(ephemeral.url, max_connections=10)
     yield redis
     await redis.aclose()
 
@@ -43,11 +35,11 @@ async def next_event(subscription: Subscription) -> tuple[str, dict[str, Any]]:
 
 
 async def test_a_channel_attached_while_the_listener_subscribes_is_not_left_out(
-        private_redis: RedisServer, client: aioredis.Redis):
+        ephemeral: RedisServer, client: aioredis.Redis):
     # The race CI found: a socket opened just as Redis came back joined a channel while the
     # listener's SUBSCRIBE (for the channels known before) was on its way; nobody subscribed it.
     relay = Relay(client, "sentinel")
-    with private_redis.paused():
+    with ephemeral.paused():
         starting = asyncio.create_task(relay.start())
         await asyncio.sleep(SUBSCRIBE_IN_FLIGHT_SECONDS)
         late = Subscription(relay)
@@ -62,7 +54,7 @@ async def test_a_channel_attached_while_the_listener_subscribes_is_not_left_out(
 
 
 async def test_when_redis_py_reconnects_by_itself_every_subscriber_is_told_to_re_read(
-        private_redis: RedisServer, client: aioredis.Redis):
+        ephemeral: RedisServer, client: aioredis.Redis):
     relay = Relay(client, "sentinel")
     await relay.start()
     try:
@@ -70,7 +62,7 @@ async def test_when_redis_py_reconnects_by_itself_every_subscriber_is_told_to_re
             # Redis drops the pub/sub connection; redis-py's retry reconnects and resubscribes
             # within the same read, so the listener itself sees no error. Whatever was published
             # in between is lost to this process: the subscribers must re-read their streams.
-            with private_redis.client() as admin:
+            with ephemeral.client() as admin:
                 assert admin.client_kill_filter(_type="pubsub") == 1
             assert await next_event(subscription) == ("conversation", RESYNC)
             await relay.publish("conversation", {"kind": "entry"})

@@ -6,14 +6,10 @@ and started again, as after a failover to a replica: the chat then goes on where
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, anna_takes_the_chat, open_visitor_chat, screenshot, visitor_writes
-from tests.redis_servers import RedisServer
 
 pytestmark = pytest.mark.browser
 
@@ -22,13 +18,6 @@ VISITOR_NOTICE = ("Chatten har ett kort avbrott. Vi försöker igen hela tiden, 
 STAFF_NOTICE = "Tjänsten har ett kort avbrott"
 OUTAGE_MS = 30_000
 """Bounds: a write fails after redis-py's short retries; the page retries with backoff up to 8 s."""
-
-
-@pytest.fixture
-def ephemeral(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "ephemeral").start()
-    yield server
-    server.stop()
 
 
 def test_the_visitor_is_told_calmly_and_the_chat_goes_on_when_redis_is_back(
