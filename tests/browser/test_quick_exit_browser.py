@@ -20,12 +20,9 @@ from tests.browser.conftest import (
     NewContext,
     anna_takes_the_chat,
     chromium_path,
-    counselor_takes_first,
-    log_in_over_http,
     open_visitor_chat,
     visitor_writes,
 )
-from tests.clients import add_staff
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -282,12 +279,7 @@ def test_the_safety_text_opens_in_place_and_the_chat_goes_on(site, new_context):
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     open_visitor_chat(page, site.url)
-    desk = new_context(**DESKTOP)
-    username, password = add_staff(site.env, name="Anna")
-    log_in_over_http(desk, site, username, password)
-    counselor = desk.new_page()
-    counselor.goto(site.url + "/staff")
-    pane = counselor_takes_first(counselor)
+    _, pane = anna_takes_the_chat(new_context, site, page)
     visitor_writes(page, "Jag väntar.")
     expect(pane.locator("ol.log li.entry-theirs .text")).to_have_text(["Jag väntar."])
     history = page.evaluate("history.length")
