@@ -173,7 +173,7 @@ def _through_sentinel(url: SentinelURL, max_connections: int) -> aioredis.Redis:
     # "READONLY" answer drops the connection), so after a failover every reconnect, the pub/sub
     # relay's included, lands on the promoted replica.
     asking = {"socket_connect_timeout": 5, "socket_timeout": 5}
-    sentinel = Sentinel(list(url.sentinels), sentinel_kwargs=asking)  # type: ignore[no-untyped-call]  # untyped
+    sentinel = Sentinel(list(url.sentinels), sentinel_kwargs=asking)
     client: SentinelRedis = sentinel.master_for(
         url.service, redis_class=SentinelRedis, connection_pool_class=BlockingSentinelPool,
         max_connections=max_connections, db=url.db, username=url.username, password=url.password,

@@ -138,7 +138,7 @@ class Relay:
                 if pubsub.connection is not None:  # it goes back to the pool, for other commands
                     pubsub.connection.deregister_connect_callback(self._reconnected_quietly)
                 with suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                    await pubsub.aclose()
 
     async def _subscribe_all(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe to the sentinel and every local channel, including those attached or detached

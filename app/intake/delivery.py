@@ -265,7 +265,7 @@ class DeliveryWorker:
                     await asyncio.sleep(POLL_SECONDS)
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                await pubsub.aclose()
 
 
 async def retry_dead(records: IntakeRecords, intake_id: str) -> bool:
