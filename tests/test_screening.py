@@ -189,3 +189,23 @@ async def test_earlier_messages_count_after_a_reconnect_and_between_the_counselo
     assert note["kind"] == "risk" and note["name"] == "imminent_danger"
     for socket in (again, staff):
         await socket.close()
+
+
+async def test_what_another_tab_wrote_since_counts_too(server):
+    """A socket screens its messages from what it keeps in memory; when another socket of the session
+    stored a message meanwhile, it reads that first (here the two halves of a danger only add up
+    together)."""
+    token = await start_chat(server)
+    visitor, staff, conv = await taken_chat(server, token=token)
+    await visitor.send({"type": "msg", "text": "hej", "client_id": "a1"})
+    await visitor.until(lambda f: f["type"] == "sent")
+    other_tab = await visitor_socket(server, token)
+    await other_tab.send({"type": "msg", "text": "han är på väg hem", "client_id": "b1"})
+    await other_tab.until(lambda f: f["type"] == "sent")
+    await visitor.send({"type": "msg", "text": "han har en kniv", "client_id": "a2"})
+    urgent = await visitor.until(lambda f: f["type"] == "urgent")
+    assert "112" in urgent["message"]
+    note = await staff.until(lambda f: f["type"] == "note" and f["conv"] == conv)
+    assert note["kind"] == "risk" and note["name"] == "imminent_danger"
+    for socket in (visitor, other_tab, staff):
+        await socket.close()

@@ -89,11 +89,17 @@ class Screened:
 class Window:
     """What screening keeps between one visitor connection's messages: the visitor's last messages,
     prepared, and the stream id they reach. In memory, with the socket (it goes when the socket
-    goes), so a message costs a short read of what came after it instead of the last ten again."""
+    goes), so a message costs no read at all while only this socket writes, and a short read of
+    what came after the cursor when another socket of the session may have written."""
 
     context: Context = field(default_factory=lambda: Context(CONTEXT_MESSAGES))
     cursor: str = "+"
     """The newest stream entry read into the context; "+" before the first read."""
+    behind: bool = True
+    """The stream may hold visitor messages past the cursor that the context lacks: true until the
+    first read, and again whenever another socket of the session stored one (the caller learns
+    that from the repeat memory being stale, see `remember`). A message without words leaves the
+    memory as it was; the context loses nothing by lacking it (risk is read from words)."""
 
 
 class Screening:
@@ -108,24 +114,22 @@ class Screening:
         self._flag = store.redis.register_script(_FLAG)
         self._note = store.redis.register_script(_NOTE)
 
-    async def visitor_message(self, cid: str, text: str, window: Window) -> Screened:
-        """Screen a stored visitor message in the context of the conversation so far."""
+    async def visitor_message(self, cid: str, text: str, entry_id: str, window: Window) -> Screened:
+        """Screen a visitor message just stored as `entry_id`, in the context of the conversation so far."""
         key = self.keys.conversation(cid)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(key, "risk")
-            # Newest first, down to what the window has read (all of the last ones, the first time).
-            stop = "-" if window.cursor == "+" else f"({window.cursor}"
-            pipe.xrevrange(self.keys.messages(cid), "+", stop, count=READ_BACK)
-            stored_risk, rows = await pipe.execute()
-        before = cast(str | None, stored_risk) or ""
-        for entry_id, fields in reversed(cast(list[tuple[str, dict[str, str]]], rows)):
-            if fields.get("k") == "msg" and fields.get("f") == "visitor":
-                window.context.add(fields.get("t", ""))
+        if window.behind:
+            await self._catch_up(cid, window)  # the new message is among what it reads
+        else:
+            window.context.add(text)
             window.cursor = entry_id
         assessment = window.context.assess()
-        had = set(filter(None, before.split(",")))
-        labels = tuple(dict.fromkeys([*filter(None, before.split(",")), *assessment.labels]))
-        raised = tuple(label for label in labels if label not in had)
+        raised: tuple[str, ...] = ()
+        labels: tuple[str, ...] = ()
+        if assessment.labels:  # only then can anything be raised: what was raised before is read
+            before = cast(str | None, await self.redis.hget(key, "risk")) or ""
+            had = set(filter(None, before.split(",")))
+            labels = tuple(dict.fromkeys([*filter(None, before.split(",")), *assessment.labels]))
+            raised = tuple(label for label in labels if label not in had)
         if raised:
             evidence = {label: list(assessment.evidence.get(label, ()))[:EVIDENCE_MAX] for label in labels}
             shown = json.dumps(evidence, ensure_ascii=False)
@@ -145,6 +149,17 @@ class Screening:
                 await self.note(cid, "abuse", "", str(abuse_signal))
         return Screened(raised=raised, urgent="imminent_danger" in labels, identifiers=identifiers,
                         abuse_signal=abuse_signal)
+
+    async def _catch_up(self, cid: str, window: Window) -> None:
+        """Read the visitor's messages past the window's cursor into its context (the last ones, the
+        first time), whichever socket of the session stored them."""
+        stop = "-" if window.cursor == "+" else f"({window.cursor}"
+        rows = await self.redis.xrevrange(self.keys.messages(cid), "+", stop, count=READ_BACK)
+        for entry_id, fields in reversed(cast(list[tuple[str, dict[str, str]]], rows)):
+            if fields.get("k") == "msg" and fields.get("f") == "visitor":
+                window.context.add(fields.get("t", ""))
+            window.cursor = entry_id
+        window.behind = False
 
     async def note(self, cid: str, kind: str, name: str, text: str) -> None:
         """A staff-only note on the conversation (shown in the counselor's pane), and the wake-up."""

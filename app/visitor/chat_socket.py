@@ -146,6 +146,7 @@ class VisitorConnection:
             if appended.status != "stale":
                 break
             self.memory = appended.recent
+            self.screening_window.behind = True  # another socket of the session stored a message
         else:
             raise RateLimited()
         if appended.status == "limited":
@@ -154,11 +155,12 @@ class VisitorConnection:
             raise Repeated()
         if appended.new:
             self.memory = memory
-            await self.screen(frame.text)
+            await self.screen(frame.text, appended.id)
 
-    async def screen(self, text: str) -> None:
+    async def screen(self, text: str, entry_id: str) -> None:
         """Screen a new message: 112 at once on imminent danger, a gentle word on identifiers."""
-        screened = await self.services.screening.visitor_message(self.cid, text, self.screening_window)
+        screened = await self.services.screening.visitor_message(self.cid, text, entry_id,
+                                                                 self.screening_window)
         if screened.raised:
             log.event("chat.risk_signal", labels=",".join(screened.raised))
         if screened.urgent:
