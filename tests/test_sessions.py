@@ -1,5 +1,6 @@
 """Staff sessions: idle and absolute expiry, staying signed in, and ending them everywhere at once."""
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -108,6 +109,20 @@ async def test_an_idle_session_closes_its_socket(start_server, redis_url):
     await socket.until(lambda f: f["type"] == "queue")
     backdate(redis_url, server, cookie, "seen", 10_000)
     assert await closed_with(socket) == 4401
+
+
+async def test_working_in_the_console_is_use_of_the_session(start_server, redis_url):
+    # The console reads its session only now and then as the counselor works: often enough, for any
+    # idle time, that the work keeps the session alive.
+    server = start_server(STAFF_SESSION_IDLE_SECONDS="4")
+    _, cookie = await counselor_session(server)
+    socket = await staff_socket(server, cookie)
+    await socket.until(lambda f: f["type"] == "queue")
+    for _ in range(7):  # longer than the idle time, never idle for long
+        await socket.send({"type": "status", "status": "available"})
+        await asyncio.sleep(1)
+    assert status(server, cookie).status_code == 200
+    await socket.close()
 
 
 async def admin_page(server) -> tuple[httpx.Client, str, str]:

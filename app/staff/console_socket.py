@@ -25,9 +25,12 @@ from app.staff.classification import count, counter_fields
 from app.staff.sessions import StaffSession
 from app.stats.counters import ChatPhase
 
-SESSION_RECHECK_SECONDS = 5.0
-"""How long a console's frames go without reading the staff session again (read and touched for
-every frame, it was two of the three Redis round trips of a counselor's message)."""
+SESSION_RECHECK_SECONDS = 60.0
+"""How long a console's frames go without reading the staff session again, at most: a tenth of the
+idle time when that is shorter, so that use always resets it in time. Read and touched for every
+frame, it was two of the three Redis round trips of a counselor's message; every 5 s, still about
+50 round trips a second beside 133 messages with 1,000 visitors (loadtests/bench_chat.py). A session
+ended meanwhile closes the console at once anyway (`close_when_ended`)."""
 
 
 class ConsoleConnection:
@@ -423,17 +426,18 @@ async def endpoint(websocket: WebSocket) -> None:
             connection = ConsoleConnection(services, peer, session, subscription)
 
             recheck_at = 0.0
+            recheck_seconds = min(SESSION_RECHECK_SECONDS, sessions.idle_seconds / 10)
 
             async def handle(frame: Frame) -> None:
                 # What the counselor does is use of the session: it is checked, and its idle time
-                # reset, at most every SESSION_RECHECK_SECONDS and never past when it would end.
+                # reset, at most every `recheck_seconds` and never past when it would end.
                 # A session ended meanwhile (logout, disabled) closes the console at once anyway.
                 nonlocal recheck_at
                 if time.time() >= recheck_at:
                     current = await sessions.get(token)
                     if current is None:
                         raise sockets.Closing(CLOSE_UNAUTHENTICATED)
-                    recheck_at = min(time.time() + SESSION_RECHECK_SECONDS, current.expires_at)
+                    recheck_at = min(time.time() + recheck_seconds, current.expires_at)
                 await connection.handle(frame)
 
             async def close_when_ended() -> None:
