@@ -1,4 +1,5 @@
-"""The queue watcher wakes consoles and waiting visitors only when what they show can have changed."""
+"""The queue watcher wakes consoles and waiting visitors only when what they show can have changed;
+the presence it reads."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ async def test_a_refresh_wakes_the_sockets_only_when_what_they_show_can_have_cha
     assert woken(console) == 1 and watch.snapshot.items == ()
     await watch.refresh()
     assert woken(console) == 0
+
+
+async def test_a_heartbeat_keeps_the_status_last_chosen(watch: QueueWatch):
+    presence = watch.presence
+    assert await presence.heartbeat("anna") == "available"  # nothing chosen yet
+    assert await presence.heartbeat("anna", "busy") == "busy"
+    assert await presence.heartbeat("anna") == "busy"  # a later beat, or a console opened again
+    assert "anna" in await presence.online() and "anna" not in await presence.available()
+    assert await presence.heartbeat("anna", "away") == "away"
+    assert "anna" not in await presence.online()
+    assert await presence.heartbeat("anna", "available") == "available"
+    assert "anna" in await presence.available()

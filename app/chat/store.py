@@ -216,14 +216,20 @@ return take_token(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 
 _TOUCH = _COMMON + """
--- KEYS: conv, queue, coded; ARGV: idle, staff_prefix, cid, now_ms, keep.
--- An ended conversation keeps its retention TTL, a letter the TTL from its last message.
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'waiting' and state ~= 'active' then return 0 end
-expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
-keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
-keep_staff_set(KEYS[1], ARGV[2], ttl_for(KEYS[1], ARGV[1], ARGV[5]))
-mark_used(KEYS[1], ARGV[3], KEYS[3], ARGV[4], ARGV[5])
+-- KEYS: queue, coded, then one conv per conversation; ARGV: idle, staff_prefix, now_ms, keep, then
+-- the conversations' ids in the same order. Keeps the running ones alive; an ended conversation
+-- keeps its retention TTL, a letter the TTL from its last message.
+for i = 3, #KEYS do
+  local conv = KEYS[i]
+  local state = redis.call('HGET', conv, 'state')
+  if state == 'waiting' or state == 'active' then
+    local ttl = ttl_for(conv, ARGV[1], ARGV[4])
+    expire_all(conv, ttl)
+    keep_queue(conv, KEYS[1], ttl)
+    keep_staff_set(conv, ARGV[2], ttl)
+    mark_used(conv, ARGV[i + 2], KEYS[2], ARGV[3], ARGV[4])
+  end
+end
 return 1
 """
 
@@ -667,22 +673,13 @@ class ConversationStore:
         return bool(ended)
 
     async def touch(self, *cids: str) -> None:
-        """Keep running conversations alive while someone is connected (several in one pipeline)."""
-        k = self.keys
-        now = now_ms()
-
-        async def touch_one(cid: str, client: Any = None) -> None:
-            await self._touch(keys=[k.conversation(cid), k.queue, k.coded],
-                              args=[k.idle_seconds, self._staff_prefix, cid, now, k.return_seconds],
-                              client=client)
-
-        if len(cids) == 1:  # a pipeline with a script first asks SCRIPT EXISTS: a round trip more
-            await touch_one(cids[0])
+        """Keep running conversations alive while someone is connected (all in one script: a pipeline
+        of scripts would first ask SCRIPT EXISTS, a round trip more)."""
+        if not cids:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for cid in cids:
-                await touch_one(cid, pipe)
-            await pipe.execute()
+        k = self.keys
+        await self._touch(keys=[k.queue, k.coded, *map(k.conversation, cids)],
+                          args=[k.idle_seconds, self._staff_prefix, now_ms(), k.return_seconds, *cids])
 
     async def acknowledge(self, cid: str, party: str, entry_id: str) -> bool:
         """Record that `party` has received everything up to `entry_id`; True if it moved."""

@@ -15,6 +15,28 @@ import redis.asyncio as aioredis
 from app.keys import PRESENCE_SECONDS, Keys
 
 STATUSES = ("available", "busy", "away")
+DEFAULT_STATUS = "available"
+
+_HEARTBEAT = """
+-- KEYS: status, online, available; ARGV: username, status ('' for the one last chosen), default
+-- status, now, until, presence seconds. Renews the counselor's presence under the status, in one
+-- round trip (a console beats every few seconds), and drops everyone whose presence ran out.
+local status = ARGV[2]
+if status == '' then status = redis.call('GET', KEYS[1]) or ARGV[3] end
+redis.call('SET', KEYS[1], status, 'EX', ARGV[6])
+local function belong(key, member)
+  if member then
+    redis.call('ZADD', key, ARGV[5], ARGV[1])
+    redis.call('EXPIRE', key, ARGV[6])
+  else
+    redis.call('ZREM', key, ARGV[1])
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[4])
+end
+belong(KEYS[2], status ~= 'away')
+belong(KEYS[3], status == 'available')
+return status
+"""
 
 
 class Presence:
@@ -23,31 +45,16 @@ class Presence:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-
-    async def status(self, username: str) -> str:
-        """The status the counselor last chose (kept while their console is open), else available."""
-        chosen = cast(str | None, await self.redis.get(self.keys.staff_status(username)))
-        return chosen if chosen in STATUSES else "available"
+        self._heartbeat = redis.register_script(_HEARTBEAT)
 
     async def heartbeat(self, username: str, status: str | None = None) -> str:
         """Renew the counselor's presence under their status (or a new one); return the status."""
         assert status is None or status in STATUSES
-        status = status or await self.status(username)
         now = time.time()
-        until = {username: now + PRESENCE_SECONDS}
         k = self.keys
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(k.staff_status(username), status, ex=PRESENCE_SECONDS)
-            memberships = ((k.staff_online, status != "away"), (k.staff_available, status == "available"))
-            for key, member in memberships:
-                if member:
-                    pipe.zadd(key, until)
-                    pipe.expire(key, PRESENCE_SECONDS)
-                else:
-                    pipe.zrem(key, username)
-                pipe.zremrangebyscore(key, "-inf", now)
-            await pipe.execute()
-        return status
+        return cast(str, await self._heartbeat(
+            keys=[k.staff_status(username), k.staff_online, k.staff_available],
+            args=[username, status or "", DEFAULT_STATUS, now, now + PRESENCE_SECONDS, PRESENCE_SECONDS]))
 
     async def leave(self, username: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
