@@ -3,6 +3,7 @@
     python -m loadtests.bench_chat                          # 100, 1,000 and 5,000 visitors, both systems
     python -m loadtests.bench_chat --visitors 1000 --system app --servers 4
     python -m loadtests.bench_chat --visitors 50 --seconds 20 --interval 2 --check   # CI's smoke run
+    python -m loadtests.bench_chat --split-cores            # servers apart from the load generator
 
 For each number of visitors and each system, a private redis-server and --servers processes are
 started on it: `python -m app serve` (the app) or `loadtests/baseline_relay.py` (the floor: one
@@ -25,6 +26,9 @@ and a last table gives the app's latency as a multiple of the baseline's. Client
 over --workers processes. Latency uses CLOCK_MONOTONIC, shared by every process on the machine:
 the send time rides in the message's client id, so a message may be received by another worker.
 --check exits with status 1 when anything was lost, duplicated or refused (never on timings).
+--split-cores runs Redis and the servers on the first half of the machine's cores and the clients
+on the other half, as a load generator on its own machine would: on a small machine the clients
+otherwise compete with the servers for the same cores, and that shows in the tail first.
 """
 
 from __future__ import annotations
@@ -314,6 +318,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pin(pid: int, cores: set[int]) -> None:
+    """Run every thread of process `pid` on `cores` only."""
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(thread), cores)
+
+
+def split_cores() -> tuple[set[int], set[int]]:
+    """The cores for Redis and the servers, and the cores for the clients: half each."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--split-cores needs at least 2 cores")
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -385,6 +404,11 @@ def measure(system: str, visitors: int, args: argparse.Namespace) -> Row:
             username, password = add_staff(env, name="Bench")
             cookie = asyncio.run(staff_login(servers[0], username, password))
         redis_client = stack.enter_context(redis.Redis.from_url(redis_url))
+        if args.split_cores:
+            server_cores, client_cores = split_cores()
+            for pid in pids if args.redis_url else [*pids, int(redis_client.info("server")["process_id"])]:
+                pin(pid, server_cores)
+            pin(os.getpid(), client_cores)  # the workers it starts inherit it
         time.sleep(1)  # let start-up garbage settle before the memory is read
         redis_before = int(redis_client.info("memory")["used_memory"])
         rss_before = sum(rss_kib(pid) for pid in pids)
@@ -445,9 +469,10 @@ def measure(system: str, visitors: int, args: argparse.Namespace) -> Row:
 
 
 def print_rows(rows: list[Row], args: argparse.Namespace) -> None:
+    where = "on cores of their own" if args.split_cores else "on the same cores"
     print(f"\n{os.cpu_count()} cores; {args.servers} server processes on one Redis; {args.workers} client "
-          f"workers on the same machine; a counselor socket holds {args.chats_per_counselor} chats; "
-          f"each side sends one message per {args.interval:g} s for {args.seconds:g} s\n")
+          f"workers on the same machine, {where}; a counselor socket holds {args.chats_per_counselor} "
+          f"chats; each side sends one message per {args.interval:g} s for {args.seconds:g} s\n")
     print("| system | visitors | p50 ms | p99 ms | msg/s | lost | dup | errors | CPU ms/msg | KiB/visitor "
           "| KiB/conv | set-up s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -477,6 +502,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--redis-url", help="default: a private redis-server started for each measurement")
     parser.add_argument("--logs", help="keep the server processes' logs in this directory")
+    parser.add_argument("--split-cores", action="store_true",
+                        help="Redis and the servers on half the cores, the clients on the other half")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a message was lost or duplicated or a client saw an error")
     args = parser.parse_args()
