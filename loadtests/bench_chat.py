@@ -387,8 +387,10 @@ def plans(system: str, visitors: int, servers: list[ServerProcess], args: argpar
     return [plan for plan in made if plan.visitors or plan.counselors]
 
 
-def measure(system: str, visitors: int, args: argparse.Namespace) -> Row:
-    """Start Redis and the servers, run the clients, and take the figures."""
+def measure(system: str, visitors: int, args: argparse.Namespace,
+            cores: tuple[set[int], set[int]] | None = None) -> Row:
+    """Start Redis and the servers, run the clients, and take the figures; `cores`: the cores for
+    Redis and the servers, and those for the clients, when they are kept apart."""
     with contextlib.ExitStack() as stack:
         redis_url = args.redis_url or stack.enter_context(embedded_redis())
         env = server_env(redis_url, QUEUE_MAX=str(visitors + 10), RATE_LIMIT_MESSAGES="100000")
@@ -404,8 +406,8 @@ def measure(system: str, visitors: int, args: argparse.Namespace) -> Row:
             username, password = add_staff(env, name="Bench")
             cookie = asyncio.run(staff_login(servers[0], username, password))
         redis_client = stack.enter_context(redis.Redis.from_url(redis_url))
-        if args.split_cores:
-            server_cores, client_cores = split_cores()
+        if cores:
+            server_cores, client_cores = cores
             for pid in pids if args.redis_url else [*pids, int(redis_client.info("server")["process_id"])]:
                 pin(pid, server_cores)
             pin(os.getpid(), client_cores)  # the workers it starts inherit it
@@ -512,10 +514,11 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8 * max(counts) + 1024)), hard))
 
     systems = ("baseline", "app") if args.system == "both" else (args.system,)
+    cores = split_cores() if args.split_cores else None  # before this process is pinned to its half
     rows = []
     for visitors in counts:
         for system in systems:
-            rows.append(measure(system, visitors, args))
+            rows.append(measure(system, visitors, args, cores))
             print(f"{system}, {visitors:,} visitors: p50 {rows[-1].p50:.1f} ms, p99 {rows[-1].p99:.1f} ms",
                   flush=True)
     print_rows(rows, args)
