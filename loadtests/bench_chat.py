@@ -4,6 +4,7 @@
     python -m loadtests.bench_chat --visitors 1000 --system app --servers 4
     python -m loadtests.bench_chat --visitors 50 --seconds 20 --interval 2 --check   # CI's smoke run
     python -m loadtests.bench_chat --split-cores            # servers apart from the load generator
+    python -m loadtests.bench_chat --visitors 100,1000 --runs 3   # the median of 3 runs each
 
 For each number of visitors and each system, a private redis-server and --servers processes are
 started on it: `python -m app serve` (the app) or `loadtests/baseline_relay.py` (the floor: one
@@ -26,6 +27,9 @@ and a last table gives the app's latency as a multiple of the baseline's. Client
 over --workers processes. Latency uses CLOCK_MONOTONIC, shared by every process on the machine:
 the send time rides in the message's client id, so a message may be received by another worker.
 --check exits with status 1 when anything was lost, duplicated or refused (never on timings).
+--runs N measures each system N times, alternating between them, and reports the median of each
+figure (the p99 also as the range over the runs; lost, duplicated and errors as sums): on a small
+shared machine one run's p99 can be twice another's.
 --split-cores runs Redis and the servers on the first half of the machine's cores and the clients
 on the other half, as a load generator on its own machine would: on a small machine the clients
 otherwise compete with the servers for the same cores, and that shows in the tail first.
@@ -368,6 +372,21 @@ class Row:
     cpu_ms: float
     kib_per_visitor: float
     kib_per_conversation: float
+    p99_range: tuple[float, float] = (0.0, 0.0)
+    """The lowest and highest p99 over the runs this row is the median of."""
+
+
+def median_row(runs: list[Row]) -> Row:
+    """One system at one number of visitors over several runs: the median of each figure, and the
+    sum of what went wrong."""
+    def mid(name: str) -> Any:
+        return statistics.median(getattr(run, name) for run in runs)
+
+    p99s = [run.p99 for run in runs]
+    return Row(runs[0].system, runs[0].visitors, mid("setup_s"), mid("p50"), mid("p99"), mid("rate"),
+               sum(run.sent for run in runs), sum(run.lost for run in runs),
+               sum(run.duplicated for run in runs), sum(run.errors for run in runs), mid("cpu_ms"),
+               mid("kib_per_visitor"), mid("kib_per_conversation"), (min(p99s), max(p99s)))
 
 
 def plans(system: str, visitors: int, servers: list[ServerProcess], args: argparse.Namespace,
@@ -472,14 +491,16 @@ def measure(system: str, visitors: int, args: argparse.Namespace,
 
 def print_rows(rows: list[Row], args: argparse.Namespace) -> None:
     where = "on cores of their own" if args.split_cores else "on the same cores"
+    runs = f"; the median of {args.runs} runs each" if args.runs > 1 else ""
     print(f"\n{os.cpu_count()} cores; {args.servers} server processes on one Redis; {args.workers} client "
           f"workers on the same machine, {where}; a counselor socket holds {args.chats_per_counselor} "
-          f"chats; each side sends one message per {args.interval:g} s for {args.seconds:g} s\n")
-    print("| system | visitors | p50 ms | p99 ms | msg/s | lost | dup | errors | CPU ms/msg | KiB/visitor "
-          "| KiB/conv | set-up s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"chats; each side sends one message per {args.interval:g} s for {args.seconds:g} s{runs}\n")
+    print("| system | visitors | p50 ms | p99 ms | p99 range | msg/s | lost | dup | errors | CPU ms/msg "
+          "| KiB/visitor | KiB/conv | set-up s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r.system} | {r.visitors:,} | {r.p50:.1f} | {r.p99:.1f} | {r.rate:.0f} | {r.lost} | "
+        print(f"| {r.system} | {r.visitors:,} | {r.p50:.1f} | {r.p99:.1f} | "
+              f"{r.p99_range[0]:.1f}–{r.p99_range[1]:.1f} | {r.rate:.0f} | {r.lost} | "
               f"{r.duplicated} | {r.errors} | {r.cpu_ms:.2f} | {r.kib_per_visitor:.0f} | "
               f"{r.kib_per_conversation:.1f} | {r.setup_s:.1f} |")
     pairs = [(a, b) for a in rows for b in rows
@@ -504,6 +525,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--redis-url", help="default: a private redis-server started for each measurement")
     parser.add_argument("--logs", help="keep the server processes' logs in this directory")
+    parser.add_argument("--runs", type=int, default=1, help="measurements of each system (medians reported)")
     parser.add_argument("--split-cores", action="store_true",
                         help="Redis and the servers on half the cores, the clients on the other half")
     parser.add_argument("--check", action="store_true",
@@ -517,10 +539,14 @@ def main() -> None:
     cores = split_cores() if args.split_cores else None  # before this process is pinned to its half
     rows = []
     for visitors in counts:
-        for system in systems:
-            rows.append(measure(system, visitors, args, cores))
-            print(f"{system}, {visitors:,} visitors: p50 {rows[-1].p50:.1f} ms, p99 {rows[-1].p99:.1f} ms",
-                  flush=True)
+        measured: dict[str, list[Row]] = {system: [] for system in systems}
+        for _ in range(args.runs):  # alternating, so that a slow spell of the machine hits both
+            for system in systems:
+                row = measure(system, visitors, args, cores)
+                measured[system].append(row)
+                print(f"{system}, {visitors:,} visitors: p50 {row.p50:.1f} ms, p99 {row.p99:.1f} ms",
+                      flush=True)
+        rows.extend(median_row(measured[system]) for system in systems)
     print_rows(rows, args)
     if args.check and any(r.lost or r.duplicated or r.errors or not r.sent for r in rows):
         raise SystemExit("messages were lost or duplicated, or a client saw an error")
