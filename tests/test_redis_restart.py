@@ -132,7 +132,7 @@ async def test_while_redis_is_away_visitors_are_told_and_after_a_cold_restart_ne
             await counselor2.close()
         log = server.log_text()
         assert '"socket.redis_unavailable"' in log and '"relay.reconnected"' in log
-        assert '"socket.failed"' not in log
+        assert '"socket.failed"' not in log, [line for line in log.splitlines() if "socket.failed" in line]
     finally:
         await visitor.close()
         await counselor.close()

@@ -137,9 +137,10 @@ async def events(subscription: Subscription, heartbeat_seconds: float,
 async def serve(
     peer: Peer,
     handle: Callable[[Frame], Awaitable[None]],
-    pump: Callable[[], Coroutine[Any, Any, None]],
+    *loops: Callable[[], Coroutine[Any, Any, None]],
 ) -> None:
-    """Run the read loop and the event pump together until either ends; re-raise its error."""
+    """Run the read loop and the socket's other `loops` (its event pump, a watch) together until one
+    ends; stop the others, then re-raise its error (nothing is sent once the socket closes)."""
 
     async def read() -> None:
         while (frame := await peer.receive()) is not None:
@@ -148,7 +149,7 @@ async def serve(
             else:
                 await handle(frame)
 
-    tasks = [asyncio.create_task(read()), asyncio.create_task(pump())]
+    tasks = [asyncio.create_task(read()), *(asyncio.create_task(loop()) for loop in loops)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:

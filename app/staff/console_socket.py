@@ -441,16 +441,16 @@ async def endpoint(websocket: WebSocket) -> None:
                 await connection.handle(frame)
 
             async def close_when_ended() -> None:
-                # Logged out, disabled by an admin or timed out: the console closes with its session.
+                # Logged out, disabled by an admin or timed out: the console closes with its session,
+                # through `serve`, which stops the pump first (a close sent from aside raced a frame
+                # the pump was sending).
                 await sessions.until_ended(token, ended, services.heartbeat_seconds)
-                await sockets.close(websocket, CLOSE_UNAUTHENTICATED)
+                raise sockets.Closing(CLOSE_UNAUTHENTICATED)
 
-            watcher = asyncio.create_task(close_when_ended())
             try:
                 await connection.start(hello)
-                await sockets.serve(peer, handle, connection.pump)
+                await sockets.serve(peer, handle, connection.pump, close_when_ended)
             finally:
-                watcher.cancel()
                 services.queue_watch.unwatch(subscription)
                 await connection.release_letters()
                 await services.presence.leave(session.username)
