@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -106,13 +105,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    from app.__main__ import WEBSOCKETS, listening_socket, tune_gc
+    sock = listening_socket(args.host, args.port)  # the app's, Nagle's algorithm off alike
     # The same line the app logs, so that the benchmark finds the port the same way.
     listening = {"event": "server.listening", "port": sock.getsockname()[1]}
     print(json.dumps(listening), file=sys.stderr, flush=True)
-    from app.__main__ import WEBSOCKETS, tune_gc
 
     tune_gc()  # as the app's processes do
     uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
