@@ -126,6 +126,36 @@ async def test_a_chat_is_handed_to_a_colleague_on_another_process_with_its_histo
         await socket.close()
 
 
+async def test_a_console_is_sent_nothing_more_of_a_chat_it_handed_over(server):
+    """The handover's own announcements reach the handing console too, while it lets the chat go:
+    whatever its pump was doing with them, nothing of the chat may follow "transferred" (the console
+    would show the chat again). Handed back and forth, to give that race its chances."""
+    anna, anna_name = await counselor(server, name="Anna")
+    bo, bo_name = await counselor(server, name="Bo")
+    await on_duty(anna, bo_name)
+    await on_duty(bo, anna_name)
+    visitor = await visitor_socket(server, await start_chat(server))
+    conv = await first_waiting(anna)
+    await anna.send({"type": "take", "conv": conv})
+    await anna.until(of_type("taken", conv))
+    giver, taker = (Recorder(anna), anna_name), (Recorder(bo), bo_name)
+    for _ in range(5):
+        # As a counselor does: a note, then the handover (the note keeps the giver's pump busy).
+        await giver[0].socket.send({"type": "note", "conv": conv, "text": NOTE})
+        await giver[0].socket.send({"type": "transfer", "conv": conv, "to": taker[1], "text": HANDOVER_NOTE})
+        await giver[0].until(of_type("transferred", conv))
+        handed_at = len(giver[0].seen)
+        await taker[0].until(of_type("transferred_in", conv))
+        await taker[0].until(lambda f: is_entry("join")(f) and f["conv"] == conv)
+        # What reached the giver meanwhile, up to a marker sent after the taker had the chat.
+        await giver[0].socket.send({"type": "ping"})
+        await giver[0].until(of_type("pong"))
+        assert [f for f in giver[0].seen[handed_at:] if f.get("conv") == conv] == []
+        giver, taker = taker, giver
+    for socket in (visitor, anna, bo):
+        await socket.close()
+
+
 async def test_a_chat_is_not_handed_to_a_colleague_who_is_not_on_duty(server):
     visitor, anna, conv = await taken_chat(server)
     absent, _ = add_staff(server.env, name="Cecilia")  # has an account, no console open

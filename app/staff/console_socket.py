@@ -54,15 +54,16 @@ class ConsoleConnection:
         self.staff_channel = services.keys.staff_channel(session.username)
         self.intakes = IntakeFlow(services)
 
-    def _sender(self, cid: str) -> Any:
-        async def send(frame: dict[str, Any]) -> None:
-            await self.peer.send({**frame, "conv": cid})
-        return send
-
     async def open(self, cid: str, last_id: str = "0-0") -> ConversationLink:
-        link = ConversationLink(self.services.store, self.services.relay, cid, "counselor",
-                                self._sender(cid), self.services.metrics, last_id,
-                                staff_id=self.session.username, counters=self.services.counters)
+        async def send(frame: dict[str, Any]) -> None:
+            # Nothing more from a link let go (handed over, requeued) while its pump was still at work
+            # on an event: the console, told the chat has gone, would show it again.
+            if self.links.get(cid) is link:
+                await self.peer.send({**frame, "conv": cid})
+
+        link = ConversationLink(self.services.store, self.services.relay, cid, "counselor", send,
+                                self.services.metrics, last_id, staff_id=self.session.username,
+                                counters=self.services.counters)
         self.links[cid] = link
         self.by_channel[link.channel] = link
         await self.subscription.add(link.channel)
