@@ -12,8 +12,8 @@ visitors. Without LOCUST_STAFF only visitors run (they then wait for someone els
 With locust's distributed mode, give each worker its own LOCUST_STAFF.
 
 Visitor: POST /api/chat, open /ws/chat, hello, wait to be taken, send LOCUST_MESSAGES messages at
-a human pace (LOCUST_VISITOR_PAUSE seconds apart), check that each is acknowledged (`sent`) and
-answered, then end the chat and start another.
+a human pace (LOCUST_VISITOR_PAUSE seconds apart), check that each is acknowledged (its own entry
+comes back) and answered, then end the chat and start another.
 Counselor: log in, open /staff/ws, take waiting chats (up to LOCUST_CHATS_PER_COUNSELOR at once)
 and answer each visitor message after LOCUST_REPLY_PAUSE seconds.
 
@@ -22,13 +22,13 @@ Every measurement is a locust request of type "ws" (response time = the latency 
     visitor socket opened / counselor socket opened   the WebSocket handshake
     visitor chat taken        hello -> the chat is active (time waiting in the queue)
     counselor chat taken      take -> taken
-    visitor message acked     msg -> its `sent`, on the visitor's socket
+    visitor message acked     msg -> its entry, on the visitor's socket
     visitor message delivered visitor's send -> the entry on the counselor's socket
-    counselor reply acked     msg -> its `sent`, on the counselor's socket
+    counselor reply acked     msg -> its entry, on the counselor's socket
     counselor reply delivered counselor's send -> the entry on the visitor's socket
     visitor chat ended        end -> the chat's end entry
 
-Failures are reported under the same names: no `sent` within LOCUST_ACK_TIMEOUT seconds, a
+Failures are reported under the same names: no acknowledgement within LOCUST_ACK_TIMEOUT seconds, a
 message answered or delivered twice, a reply missing LOCUST_REPLY_TIMEOUT seconds after the last
 message, `error` frames, sockets closed by the server. Cross-socket latencies use the send time
 carried in the message's client id (wall clock): exact within one load-generator machine.
@@ -122,6 +122,15 @@ def stamp(prefix: str, seq: int) -> str:
     return f"{prefix}-{seq}-{time.time_ns()}"
 
 
+def confirmed(frame: dict[str, Any], side: str) -> str | None:
+    """The client id a frame confirms stored, if it does: a message's own entry on the socket of the
+    side that sent it, or `sent` (a re-send of one stored before)."""
+    if frame["type"] == "sent" or (frame["type"] == "entry" and frame.get("kind") == "msg"
+                                   and frame.get("from") == side):
+        return str(frame.get("client_id", ""))
+    return None
+
+
 def parse_stamp(client_id: str) -> tuple[str, int, float] | None:
     """(prefix, seq, ms since it was sent) of a client id made by `stamp`, else None."""
     match = re.fullmatch(r"([A-Za-z0-9_]+)-(\d+)-(\d+)", client_id or "")
@@ -198,7 +207,7 @@ class Visitor(ChatUser):
     def on_start(self) -> None:
         super().on_start()
         self.unacked: dict[str, float] = {}
-        """client id -> perf_counter at send, until its `sent`."""
+        """client id -> perf_counter at send, until it is acknowledged."""
         self.unanswered: dict[int, float] = {}
         """seq -> perf_counter at send, until the counselor's reply to it arrives."""
 
@@ -268,8 +277,8 @@ class Visitor(ChatUser):
     def check(self, frame: dict[str, Any], uid: str, socket: Socket | None = None) -> bool:
         """Account for one frame; False when the chat is over."""
         kind = frame["type"]
-        if kind == "sent":
-            sent_at = self.unacked.pop(frame.get("client_id", ""), None)
+        if (client_id := confirmed(frame, "visitor")) is not None:
+            sent_at = self.unacked.pop(client_id, None)
             if sent_at is None:
                 self.report("visitor message acked", 0, "acknowledged twice or never sent")
             else:
@@ -299,7 +308,7 @@ class Visitor(ChatUser):
         for client_id, sent_at in list(self.unacked.items()):
             if now - sent_at > ACK_TIMEOUT:
                 del self.unacked[client_id]
-                self.report("visitor message acked", ms_since(sent_at), f"no `sent` within {ACK_TIMEOUT:g} s")
+                self.report("visitor message acked", ms_since(sent_at), f"no ack in {ACK_TIMEOUT:g} s")
         for seq, sent_at in list(self.unanswered.items()):
             if now - sent_at > REPLY_TIMEOUT:
                 del self.unanswered[seq]
@@ -417,6 +426,12 @@ class Counselor(ChatUser):
 
     def check(self, frame: dict[str, Any], socket: Socket) -> None:
         kind, conv = frame["type"], frame.get("conv", "")
+        if (client_id := confirmed(frame, "counselor")) is not None:
+            sent_at = self.unacked.pop(client_id, None)
+            if sent_at is None:
+                self.report("counselor reply acked", 0, "acknowledged twice or never sent")
+            else:
+                self.report("counselor reply acked", ms_since(sent_at))
         if kind == "queue":
             self.queue = [item["conv"] for item in frame["items"]]
         elif kind == "chats":  # on (re)connecting: what the server says this counselor holds
@@ -429,12 +444,6 @@ class Counselor(ChatUser):
             self.report("counselor chat taken", ms_since(started) if started else 0)
         elif kind == "take_failed":  # another counselor was quicker: not a failure
             self.taking.pop(conv, None)
-        elif kind == "sent":
-            sent_at = self.unacked.pop(frame.get("client_id", ""), None)
-            if sent_at is None:
-                self.report("counselor reply acked", 0, "acknowledged twice or never sent")
-            else:
-                self.report("counselor reply acked", ms_since(sent_at))
         elif kind == "entry" and conv in self.held:
             self.held[conv] = frame["id"]
             if frame["kind"] == "msg" and frame["from"] == "visitor":
@@ -490,7 +499,7 @@ class Counselor(ChatUser):
         for client_id, sent_at in list(self.unacked.items()):
             if now - sent_at > ACK_TIMEOUT:
                 del self.unacked[client_id]
-                self.report("counselor reply acked", ms_since(sent_at), f"no `sent` within {ACK_TIMEOUT:g} s")
+                self.report("counselor reply acked", ms_since(sent_at), f"no ack in {ACK_TIMEOUT:g} s")
         for conv, started in list(self.taking.items()):
             if now - started > ACK_TIMEOUT:
                 del self.taking[conv]

@@ -153,6 +153,19 @@ def is_entry(kind: str = "msg", sender: str | None = None) -> Callable[[dict[str
     return lambda f: f["type"] == "entry" and f["kind"] == kind and sender in (None, f["from"])
 
 
+def is_stored(side: str, client_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    """Matches the confirmation that a message `side` sent (with `client_id`, or any) is stored: its
+    entry (which carries the client id), or "sent" when it had been stored before (a re-send)."""
+    return lambda f: client_id in (None, f.get("client_id")) and (
+        f["type"] == "sent" or (f["type"] == "entry" and f["kind"] == "msg" and f["from"] == side))
+
+
+def is_answer(side: str, client_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches the answer to a message `side` sent: its confirmation (see `is_stored`) or its refusal."""
+    confirms = is_stored(side, client_id)
+    return lambda f: confirms(f) or (f["type"] == "error" and f.get("client_id") == client_id)
+
+
 async def taken_chat(server: ServerProcess, name: str = "Anna", token: str | None = None,
                      cookie: str | None = None) -> tuple[Socket, Socket, str]:
     """A visitor whose chat a counselor (a new one, or the one logged in with `cookie`) has taken;

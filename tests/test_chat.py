@@ -10,7 +10,10 @@ from websockets.exceptions import ConnectionClosed
 from tests.clients import (
     add_staff,
     first_waiting,
+    history,
+    is_answer,
     is_entry,
+    is_stored,
     open_socket,
     staff_login,
     staff_socket,
@@ -49,7 +52,7 @@ async def test_a_new_visitor_waits_in_the_queue_with_an_honest_estimate(server):
 async def test_messages_written_while_waiting_are_delivered_when_taken(server):
     visitor = await visitor_socket(server, await start_chat(server))
     await visitor.send({"type": "msg", "text": "är det någon där?", "client_id": "m1"})
-    sent = await visitor.until(lambda f: f["type"] == "sent")
+    sent = await visitor.until(is_stored("visitor", "m1"))
     assert sent["client_id"] == "m1"
     username, password = add_staff(server.env, name="Sara")
     counselor = await staff_socket(server, await staff_login(server, username, password))
@@ -94,11 +97,36 @@ async def test_markup_is_relayed_as_text_never_interpreted(server):
     await counselor.close()
 
 
+async def test_a_message_is_confirmed_by_its_own_entry_once_and_every_tab_gets_it(server):
+    """The socket that sent a message is sent its entry (client id and all) as the confirmation, once:
+    not a "sent" and then the entry again. Another tab of the session gets it in order, as the
+    counselor does, also when it had not seen the message before it."""
+    token = await start_chat(server)
+    visitor, counselor, conv = await taken_chat(server, token=token)
+    other_tab = await visitor_socket(server, token)
+    await other_tab.until(lambda f: f["type"] == "state")
+    await counselor.send({"type": "msg", "conv": conv, "text": "hej", "client_id": "c1"})
+    await visitor.until(is_entry("msg", "counselor"))
+    await visitor.send({"type": "msg", "text": "ett", "client_id": "v1"})
+    await visitor.send({"type": "msg", "text": "två", "client_id": "v2"})
+    await visitor.send({"type": "msg", "text": "marker", "client_id": "v3"})
+    frames = []
+    while not frames or frames[-1].get("client_id") != "v3":
+        frames.append(await visitor.receive())
+    assert [(f["type"], f.get("client_id")) for f in frames if f["type"] in ("entry", "sent")] == \
+        [("entry", "v1"), ("entry", "v2"), ("entry", "v3")]
+    entries = await history(other_tab, lambda e: e.get("client_id") == "v3")
+    assert [e["text"] for e in entries if e["kind"] == "msg"] == ["hej", "ett", "två", "marker"]
+    assert [e["id"] for e in entries[-3:]] == [f["id"] for f in frames if f["type"] == "entry"]
+    for socket in (visitor, other_tab, counselor):
+        await socket.close()
+
+
 async def test_a_resent_message_is_stored_once(server):
     visitor, counselor, conv = await taken_chat(server)
     for _ in range(3):
         await visitor.send({"type": "msg", "text": "bara en gång", "client_id": "same"})
-    ids = {(await visitor.until(lambda f: f["type"] == "sent"))["id"] for _ in range(3)}
+    ids = {(await visitor.until(is_stored("visitor", "same")))["id"] for _ in range(3)}
     assert len(ids) == 1
     await visitor.send({"type": "msg", "text": "nästa", "client_id": "next"})
     first = await counselor.until(is_entry("msg", "visitor"))
@@ -160,18 +188,19 @@ async def test_a_message_sent_again_after_a_reconnect_takes_no_token(start_serve
     token = await start_chat(server)
     visitor, counselor, conv = await taken_chat(server, token=token)
     await visitor.send({"type": "msg", "text": "första", "client_id": "once"})
-    stored = await visitor.until(lambda f: f["type"] == "sent")
+    first = await visitor.until(is_stored("visitor", "once"))
     await visitor.close()
-    for _ in range(3):  # the page re-sends what it has no "sent" for, as often as it reconnects
-        again = await visitor_socket(server, token, last_id=stored["id"])
+    for _ in range(3):  # the page re-sends what it has no confirmation for, as often as it reconnects
+        again = await visitor_socket(server, token, last_id=first["id"])
         await again.send({"type": "msg", "text": "första", "client_id": "once"})
-        assert (await again.until(lambda f: f["type"] in ("sent", "error")))["id"] == stored["id"]
+        assert (await again.until(is_answer("visitor", "once"))) == {"type": "sent", "client_id": "once",
+                                                                    "id": first["id"]}
         await again.close()
-    visitor = await visitor_socket(server, token, last_id=stored["id"])
+    visitor = await visitor_socket(server, token, last_id=first["id"])
     await visitor.send({"type": "msg", "text": "andra", "client_id": "twice"})
-    assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["type"] == "sent"
+    assert (await visitor.until(is_answer("visitor", "twice")))["type"] == "entry"
     await visitor.send({"type": "msg", "text": "tredje", "client_id": "thrice"})
-    assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["code"] == "rate_limited"
+    assert (await visitor.until(is_answer("visitor", "thrice")))["code"] == "rate_limited"
     await visitor.close()
     await counselor.close()
 
@@ -269,7 +298,7 @@ async def test_a_reconnecting_visitor_gets_only_what_it_missed(server):
     first = await visitor.until(is_entry("msg", "counselor"))
     await visitor.close()
     await counselor.send({"type": "msg", "conv": conv, "text": "två", "client_id": "2"})
-    await counselor.until(lambda f: f["type"] == "sent")
+    await counselor.until(is_stored("counselor", "2"))
     again = await visitor_socket(server, token, last_id=first["id"])
     entries = []
     while not entries or entries[-1].get("text") != "två":
@@ -307,7 +336,7 @@ async def test_the_console_resumes_its_chats_after_a_reconnect(server):
     cookie = counselor.connection.request.headers["Cookie"].split("=", 1)[1]
     await counselor.close()
     await visitor.send({"type": "msg", "text": "under tiden", "client_id": "b"})
-    await visitor.until(lambda f: f["type"] == "sent" and f["client_id"] == "b")
+    await visitor.until(is_stored("visitor", "b"))
     again = await staff_socket(server, cookie, chats={conv: before["id"]})
     chats = await again.until(lambda f: f["type"] == "chats")
     assert [c["conv"] for c in chats["items"]] == [conv]

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from app.config import load_settings
 from app.keys import Keys
-from tests.clients import counselor, first_waiting, start_chat, visitor_socket
+from tests.clients import counselor, first_waiting, is_stored, start_chat, visitor_socket
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,7 @@ async def test_a_visitor_waiting_in_a_busy_queue_keeps_the_conversation(start_se
     await visitor.until(lambda f: f["type"] == "state")
     await busy_queue(server, 2 * IDLE_SECONDS)  # longer than the idle time, never a quiet second
     await visitor.send({"type": "msg", "text": "är jag kvar i kön?", "client_id": "w1"})
-    assert (await visitor.until(lambda f: f["type"] == "sent"))["client_id"] == "w1"
+    assert (await visitor.until(is_stored("visitor", "w1")))["client_id"] == "w1"
     await visitor.close()
 
 

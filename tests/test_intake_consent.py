@@ -17,7 +17,7 @@ from app.errors import Malformed
 from app.intake.document import personnummer, safe_phone
 from app.intake.records import IntakeRecords, intake_sealing
 from app.keys import Keys
-from tests.clients import Socket, is_entry, staff_http, taken_chat
+from tests.clients import Socket, is_entry, is_stored, staff_http, taken_chat
 from tests.clients import counselor as console
 from tests.servers import ServerProcess
 from tests.test_access import staff_routes
@@ -63,7 +63,7 @@ async def chat_with_proposal(server: ServerProcess,
     The card carries the visitor's message id as `mine` (for the tests' choices)."""
     visitor, counselor, conv = await taken_chat(server)
     await visitor.send({"type": "msg", "text": "Han slår mig.", "client_id": "v1"})
-    mine = (await visitor.until(lambda f: f["type"] == "sent"))["id"]
+    mine = (await visitor.until(is_stored("visitor", "v1")))["id"]
     await counselor.until(is_entry("msg", "visitor"))
     await counselor.send({"type": "msg", "text": "Tack för att du berättar.", "client_id": "c1",
                           "conv": conv})
@@ -160,7 +160,7 @@ async def test_a_visitor_who_asks_gets_identifiers_masked_in_the_transcript(serv
 async def test_only_the_chosen_messages_go_and_ids_of_another_conversation_are_refused(server, redis_url):
     other_visitor, other_counselor, _ = await taken_chat(server, name="Bo")
     await other_visitor.send({"type": "msg", "text": "Någon annans", "client_id": "o1"})
-    foreign = (await other_visitor.until(lambda f: f["type"] == "sent"))["id"]
+    foreign = (await other_visitor.until(is_stored("visitor", "o1")))["id"]
     visitor, counselor, _, card = await chat_with_proposal(server)
     refused = await consent(visitor, card, messages=[foreign])
     assert refused["type"] == "error"

@@ -10,6 +10,7 @@ from tests.clients import (
     counselor,
     history,
     is_entry,
+    is_stored,
     post_json,
     return_with,
     staff_socket,
@@ -74,7 +75,7 @@ async def test_a_letter_left_while_closed_is_answered_and_read_with_the_code_els
         ("returned", "visitor", None)]
     # A follow-up goes back to the counselors' list as unanswered, marked with who answered.
     await reader.send({"type": "msg", "text": "Tack. Det är min sambo.", "client_id": "f1"})
-    await reader.until(lambda f: f["type"] == "sent")
+    await reader.until(is_stored("visitor", "f1"))
     await anna.until(letters_with(conv, replied=False, counselor="Anna"))
     await reader.close()
     await anna.close()
@@ -168,7 +169,7 @@ async def test_a_reconnecting_console_resumes_its_letter_unless_someone_else_too
     await anna.close()
     writer = await visitor_socket(server, left["token"])
     await writer.send({"type": "msg", "text": "En sak till.", "client_id": "more"})
-    await writer.until(lambda f: f["type"] == "sent")
+    await writer.until(is_stored("visitor", "more"))
     again = await staff_socket(server, cookie, chats={conv: first["id"]})
     assert (await again.until(lambda f: f["type"] == "letter_opened"))["conv"] == conv
     assert (await again.until(is_entry("msg", "visitor")))["text"] == "En sak till."  # only what it missed

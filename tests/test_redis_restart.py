@@ -20,6 +20,7 @@ from tests.clients import (
     add_staff,
     history,
     is_entry,
+    is_stored,
     staff_login,
     staff_socket,
     start_chat,
@@ -161,7 +162,7 @@ async def test_when_redis_comes_back_with_its_data_the_conversation_resumes(
         await counselor.close()
         counselor = await staff_socket(server, cookie, chats={conv: last_id})
         await counselor.send({"type": "msg", "conv": conv, "text": "är du kvar?", "client_id": "cefter"})
-        await counselor.until(lambda f: f["type"] == "sent" and f["client_id"] == "cefter")
+        await counselor.until(is_stored("counselor", "cefter"))
         # The visitor reconnects with its token and last id, and resends what was not stored.
         visitor = await visitor_socket(server, token, last_id=last_id)
         await visitor.send({"type": "msg", "text": "skrivet under avbrottet", "client_id": "vunder"})

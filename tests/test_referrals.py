@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.referrals import CODE
-from tests.clients import staff_http, visitor_socket
+from tests.clients import is_stored, staff_http, visitor_socket
 from tests.redis_scan import audit_log, dump
 from tests.servers import ServerProcess
 
@@ -147,7 +147,7 @@ async def test_a_chat_after_a_referral_visit_carries_nothing_of_the_referral(ser
     visitor = await visitor_socket(server, token)
     await visitor.until(lambda f: f["type"] == "state")
     await visitor.send({"type": "msg", "text": "hej, jag behöver prata", "client_id": "a"})
-    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.until(is_stored("visitor", "a"))
     await visitor.close()
 
     prefix = server.env["KEY_PREFIX"]

@@ -6,7 +6,16 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.clients import ask_code, is_entry, post_json, return_with, start_chat, taken_chat, visitor_socket
+from tests.clients import (
+    ask_code,
+    is_entry,
+    is_stored,
+    post_json,
+    return_with,
+    start_chat,
+    taken_chat,
+    visitor_socket,
+)
 from tests.redis_scan import dump, ttls
 from tests.servers import CLOSED
 
@@ -86,7 +95,7 @@ async def test_an_abandoned_chat_is_deleted_after_the_idle_time(start_server, re
     token = await start_chat(server)
     visitor = await visitor_socket(server, token)
     await visitor.send({"type": "msg", "text": SECRET_TEXT, "client_id": "a"})
-    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.until(is_stored("visitor", "a"))
     staying = await visitor_socket(server, await start_chat(server))  # stays connected
     await staying.until(lambda f: f["type"] == "state")
     await visitor.close()  # the visitor just goes away, in the queue
@@ -96,7 +105,7 @@ async def test_an_abandoned_chat_is_deleted_after_the_idle_time(start_server, re
     queue = dump(redis_url, prefix + "queue")
     assert len(queue) == 1 and queue[prefix + "queue"].count("', ") == 1  # only the one staying
     await staying.send({"type": "msg", "text": "fortfarande här", "client_id": "b"})
-    assert (await staying.until(lambda f: f["type"] == "sent"))["client_id"] == "b"
+    assert (await staying.until(is_stored("visitor", "b")))["client_id"] == "b"
     await staying.close()
 
 

@@ -14,6 +14,7 @@ from tests.clients import (
     counselor,
     history,
     is_entry,
+    is_stored,
     post_json,
     return_with,
     start_chat,
@@ -214,7 +215,7 @@ async def test_a_coded_chat_left_unused_is_ended_but_kept_for_its_return(start_s
                           RETURN_CODE_RETENTION_SECONDS="60")
     visitor = await visitor_socket(server, await start_chat(server))
     await visitor.send({"type": "msg", "text": "hinner inte vänta", "client_id": "a"})
-    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.until(is_stored("visitor", "a"))
     code = await ask_code(visitor)
     await visitor.close()  # gone from the queue without a word
     prefix = server.env["KEY_PREFIX"]

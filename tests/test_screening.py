@@ -11,7 +11,9 @@ import pytest
 from tests.clients import (
     counselor,
     first_waiting,
+    is_answer,
     is_entry,
+    is_stored,
     open_socket,
     post_json,
     start_chat,
@@ -62,7 +64,7 @@ async def test_danger_moves_a_waiting_chat_ahead_and_shows_the_visitor_112_at_on
     again = await visitor_from(server, "10.0.0.2", await start_chat(server))  # a harmless chat: no 112
     await again.until(lambda f: f["type"] == "state")
     await again.send({"type": "msg", "text": "hej, jag undrar hur det här funkar", "client_id": "h1"})
-    await again.until(lambda f: f["type"] == "sent")
+    await again.until(is_stored("visitor", "h1"))
     with pytest.raises(TimeoutError):
         await again.until(lambda f: f["type"] == "urgent", timeout=1.5)
     for socket in (first, second, again, staff):
@@ -103,13 +105,13 @@ async def test_the_same_message_again_and_again_is_refused_but_short_answers_are
     visitor, staff, conv = await taken_chat(server)
     for n in range(2):
         await visitor.send({"type": "msg", "text": "Hallå?? Är det någon där", "client_id": f"r{n}"})
-        await visitor.until(lambda f: f["type"] == "sent")
+        await visitor.until(is_stored("visitor", f"r{n}"))
     await visitor.send({"type": "msg", "text": "hallå är det någon DÄR!!", "client_id": "r2"})
     error = await visitor.until(lambda f: f["type"] == "error")
     assert error["code"] == "repeated" and error["client_id"] == "r2"
     for n in range(4):
         await visitor.send({"type": "msg", "text": "ja", "client_id": f"j{n}"})
-        assert (await visitor.until(lambda f: f["type"] in ("sent", "error")))["type"] == "sent"
+        assert (await visitor.until(is_answer("visitor", f"j{n}")))["type"] == "entry"
     await visitor.close()
     await staff.close()
 
@@ -122,9 +124,9 @@ async def test_the_repeat_check_counts_what_every_socket_of_the_session_sent(ser
     other_tab = await visitor_socket(server, token)
     for n, socket in enumerate((visitor, other_tab)):
         await socket.send({"type": "msg", "text": "Hallå?? Är det någon där", "client_id": f"t{n}"})
-        await socket.until(lambda f: f["type"] == "sent")
+        await socket.until(is_stored("visitor", f"t{n}"))
     await visitor.send({"type": "msg", "text": "hallå är det någon DÄR!!", "client_id": "t2"})
-    error = await visitor.until(lambda f: f["type"] in ("sent", "error"))
+    error = await visitor.until(is_answer("visitor", "t2"))
     assert error["type"] == "error" and error["code"] == "repeated" and error["client_id"] == "t2"
     await other_tab.close()
     await visitor.close()
@@ -176,11 +178,11 @@ async def test_earlier_messages_count_after_a_reconnect_and_between_the_counselo
     token = await start_chat(server)
     visitor, staff, conv = await taken_chat(server, token=token)
     await visitor.send({"type": "msg", "text": "han är på väg hem", "client_id": "w1"})
-    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.until(is_stored("visitor", "w1"))
     await visitor.close()
     for n in range(3):
         await staff.send({"type": "msg", "conv": conv, "text": f"jag förstår ({n})", "client_id": f"s{n}"})
-        await staff.until(lambda f: f["type"] == "sent")
+        await staff.until(is_stored("counselor", f"s{n}"))
     again = await visitor_from(server, "10.0.0.9", token)
     await again.send({"type": "msg", "text": "han har en kniv", "client_id": "w2"})
     urgent = await again.until(lambda f: f["type"] == "urgent")
@@ -198,10 +200,10 @@ async def test_what_another_tab_wrote_since_counts_too(server):
     token = await start_chat(server)
     visitor, staff, conv = await taken_chat(server, token=token)
     await visitor.send({"type": "msg", "text": "hej", "client_id": "a1"})
-    await visitor.until(lambda f: f["type"] == "sent")
+    await visitor.until(is_stored("visitor", "a1"))
     other_tab = await visitor_socket(server, token)
     await other_tab.send({"type": "msg", "text": "han är på väg hem", "client_id": "b1"})
-    await other_tab.until(lambda f: f["type"] == "sent")
+    await other_tab.until(is_stored("visitor", "b1"))
     await visitor.send({"type": "msg", "text": "han har en kniv", "client_id": "a2"})
     urgent = await visitor.until(lambda f: f["type"] == "urgent")
     assert "112" in urgent["message"]

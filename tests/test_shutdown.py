@@ -19,6 +19,7 @@ from tests.clients import (
     add_staff,
     history,
     is_entry,
+    is_stored,
     open_socket,
     staff_login,
     staff_socket,
@@ -35,14 +36,15 @@ BURST = 100
 of being stored, the rest still on their way when the socket closes."""
 
 
-async def confirmations_until_closed(socket: Socket) -> tuple[set[str], int | None]:
+async def confirmations_until_closed(socket: Socket, side: str) -> tuple[set[str], int | None]:
     """The client ids confirmed stored until the server closed the socket, and its close code."""
     confirmed: set[str] = set()
+    confirms = is_stored(side)
     try:
         async with asyncio.timeout(SHUTDOWN_SECONDS + 5):
             while True:
                 frame = await socket.receive()
-                if frame["type"] == "sent":
+                if confirms(frame):
                     confirmed.add(frame["client_id"])
     except ConnectionClosed:
         pass
@@ -70,7 +72,8 @@ async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(two_servers):
     a.process.send_signal(signal.SIGTERM)
 
     (confirmed, visitor_code), (_, counselor_code) = await asyncio.gather(
-        confirmations_until_closed(visitor), confirmations_until_closed(counselor_a))
+        confirmations_until_closed(visitor, "visitor"),
+        confirmations_until_closed(counselor_a, "counselor"))
     assert (visitor_code, counselor_code) == (1012, 1012)
     with pytest.raises(OSError):  # it stopped listening before it closed the sockets
         await open_socket(a, "/ws/chat")

@@ -12,7 +12,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.clients import Socket, add_staff, first_waiting, is_entry, staff_login, start_chat, taken_chat
+from tests.clients import (
+    Socket,
+    add_staff,
+    first_waiting,
+    is_entry,
+    is_stored,
+    staff_login,
+    start_chat,
+    taken_chat,
+)
 from tests.conftest import StartServer
 from tests.servers import ServerProcess
 
@@ -105,8 +114,7 @@ async def flood(counselor: Socket, conv: str, count: int, prefix: str) -> None:
 
     sending = asyncio.create_task(send_all())
     try:
-        await counselor.until(lambda f: f["type"] == "sent" and f["client_id"] == f"{prefix}{count - 1}",
-                              timeout=45)
+        await counselor.until(is_stored("counselor", f"{prefix}{count - 1}"), timeout=45)
     finally:
         await sending
 

@@ -60,10 +60,17 @@ class ConversationLink:
                 return
 
     async def _deliver(self, entry: Entry, live: bool) -> None:
+        # Two tasks deliver (the pump, and the reader for this party's own message): the cursor moves
+        # before the send, so each entry goes out once, and the sends keep their order (Peer's lock).
+        if not self._ahead(entry.id):
+            return
+        self.cursor = entry.id
         if live and entry.kind == "msg" and entry.sender == self.other:
             self.metrics.delivered(entry.ts)
         await self.send(entry.to_frame())
-        self.cursor = entry.id
+
+    def _ahead(self, entry_id: str) -> bool:
+        return stream_id_key(entry_id) > stream_id_key(self.cursor)
 
     async def send_delivery(self) -> None:
         """Tell this party how far the other side has received."""
@@ -77,9 +84,12 @@ class ConversationLink:
     async def on_event(self, event: dict[str, Any]) -> None:
         """React to an event published on the conversation's channel."""
         kind = event.get("kind")
-        if kind == "entry" and event.get("prev") == self.cursor and isinstance(event.get("fields"), dict):
+        entry_id = event.get("id")
+        if kind == "entry" and isinstance(entry_id, str) and not self._ahead(entry_id):
+            pass  # sent already: this socket's own message, shown when it was stored
+        elif kind == "entry" and event.get("prev") == self.cursor and isinstance(event.get("fields"), dict):
             # The next entry after what this party has, carried by the event: no need to read it.
-            await self._deliver(Entry.from_stream(str(event["id"]), event["fields"]), live=True)
+            await self._deliver(Entry.from_stream(str(entry_id), event["fields"]), live=True)
         elif kind in ("entry", "resync"):
             await self.catch_up(live=True)
         if kind == "resync":
@@ -92,24 +102,27 @@ class ConversationLink:
             await self.send({"type": "lang", "lang": event.get("lang")})
 
     async def message(self, frame: Frame, admission: Admission | None = None) -> Appended:
-        """Store and announce a message, and tell this party it is stored ("sent"), also when it was
-        before (a re-send). `admission`: a visitor's, checked in the same step; when it refuses,
-        nothing is stored or sent, and the caller says why."""
-        # Storing and announcing must both happen even if this socket dies in between
-        # (a stored message nobody is woken for would wait for the next one).
-        appended = await asyncio.shield(self._store_and_announce(frame, admission))
-        if appended.id:
-            await self.send({"type": "sent", "client_id": frame.client_id, "id": appended.id})
-        return appended
-
-    async def _store_and_announce(self, frame: Frame, admission: Admission | None) -> Appended:
-        # The store announces the entry itself, in the same step as storing it.
+        """Store and announce a message. This party learns it is stored from its entry (which carries
+        the client id), sent at once when this socket had everything before it and else in order
+        with what it missed; a re-send of a stored one is answered "sent". `admission`: a visitor's,
+        checked in the same step; when it refuses, nothing is stored or sent, and the caller says why."""
+        # The store announces the entry in the same step (its script), so no cancellation leaves a
+        # stored message unannounced: not shielded, as a shield's task would cost a turn of the event
+        # loop before the message even leaves for Redis.
         appended = await self.store.append(self.cid, self.party, frame.text, frame.client_id, self.staff_id,
                                            admission)
         if appended.new and appended.letter:  # answered or waiting again: the counselors' list changed
-            await self.relay.publish(self.channel, {"kind": "state"})
-            await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
+            await asyncio.shield(self._letters_changed())
+        if appended.entry is not None and appended.prev == self.cursor:
+            # Not waiting for the channel to bring it back: one frame less on every message.
+            await self._deliver(appended.entry, live=False)
+        elif appended.status == "duplicate":
+            await self.send({"type": "sent", "client_id": frame.client_id, "id": appended.id})
         return appended
+
+    async def _letters_changed(self) -> None:
+        await self.relay.publish(self.channel, {"kind": "state"})
+        await self.relay.publish(self.store.keys.queue_channel, {"kind": "letters"})
 
     async def typing(self) -> None:
         await self.relay.publish(self.channel, {"kind": "typing", "from": self.party})

@@ -57,7 +57,9 @@ Server -> client
              `from`: visitor | counselor | system. `returned`: the visitor came back with
              the return code. `end` with reason "left" (quick exit) or "idle" (from
              "system": a coded conversation nobody was connected to; it is kept).
-    sent     {client_id, id, conv?}     a message is stored (shown as sent)
+             A message's own entry (its `client_id`) is what tells the socket that sent it
+             that it is stored: sent at once, or after the entries that socket had missed.
+    sent     {client_id, id, conv?}     a re-sent message (its client id) was stored before
     delivered{id, conv?}                the other side has everything up to `id`
     typing   {conv?}                    the other side is typing
     code     {code, expires_in_days}    visitor only: the return code, shown once

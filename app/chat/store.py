@@ -177,7 +177,7 @@ expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 keep_staff_set(KEYS[1], ARGV[6], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
 mark_used(KEYS[1], ARGV[7], KEYS[3], ARGV[4], ARGV[8])
-return {'ok', id, state, tokens}
+return {'ok', id, state, tokens, prev}
 """
 
 _END = _COMMON + """
@@ -527,6 +527,10 @@ class Appended:
     """An admission's tokens left after this message (below 0: over the rate limit)."""
     recent: str = ""
     """With "stale": the session's stored repeat memory."""
+    entry: Entry | None = None
+    """With "ok": the entry as stored."""
+    prev: str = ""
+    """With "ok": the id of the entry stored just before it."""
 
     @property
     def new(self) -> bool:
@@ -622,9 +626,10 @@ class ConversationStore:
         k = self.keys
         a = admission
         admitting = [a.capacity, a.refill_per_ms, a.floor, a.base, a.memory, int(a.repeat)] if a else [""] * 6
+        now = now_ms()
         status, *rest = await self._append(
             keys=[k.conversation(cid), k.queue, k.coded, k.letters],
-            args=[client_id, sender, text, now_ms(), k.idle_seconds, self._staff_prefix, cid,
+            args=[client_id, sender, text, now, k.idle_seconds, self._staff_prefix, cid,
                   k.return_seconds, staff_id, k.conversation_channel(cid), *admitting],
         )
         if status in ("gone", "ended"):
@@ -635,8 +640,11 @@ class ConversationStore:
             return Appended(status, recent=rest[0])
         if status in ("limited", "repeated"):
             return Appended(status, tokens=float(rest[0]))
-        entry_id, state, tokens = rest
-        return Appended(status, entry_id, state == "letter", float(tokens or 0))
+        if status == "duplicate":
+            return Appended(status, rest[0], rest[1] == "letter")
+        entry_id, state, tokens, prev = rest
+        entry = Entry(entry_id, "msg", sender, text, ts=now, client_id=client_id)
+        return Appended(status, entry_id, state == "letter", float(tokens or 0), entry=entry, prev=prev)
 
     async def read_after(self, cid: str, last_id: str, count: int = 200) -> list[Entry]:
         """Entries after `last_id`, oldest first."""
