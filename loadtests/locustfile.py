@@ -122,15 +122,6 @@ def stamp(prefix: str, seq: int) -> str:
     return f"{prefix}-{seq}-{time.time_ns()}"
 
 
-def confirmed(frame: dict[str, Any], side: str) -> str | None:
-    """The client id a frame confirms stored, if it does: a message's own entry on the socket of the
-    side that sent it, or `sent` (a re-send of one stored before)."""
-    if frame["type"] == "sent" or (frame["type"] == "entry" and frame.get("kind") == "msg"
-                                   and frame.get("from") == side):
-        return str(frame.get("client_id", ""))
-    return None
-
-
 def parse_stamp(client_id: str) -> tuple[str, int, float] | None:
     """(prefix, seq, ms since it was sent) of a client id made by `stamp`, else None."""
     match = re.fullmatch(r"([A-Za-z0-9_]+)-(\d+)-(\d+)", client_id or "")
@@ -169,6 +160,8 @@ class Socket:
 
 class ChatUser(HttpUser):
     abstract = True
+    unacked: dict[str, float]
+    """client id -> perf_counter at send, until it is acknowledged."""
 
     def on_start(self) -> None:
         self.origin = self.host.rstrip("/")
@@ -182,6 +175,18 @@ class ChatUser(HttpUser):
             error = LoadFailure(error)
         self.environment.events.request.fire(request_type="ws", name=name, response_time=ms,
                                              response_length=0, exception=error, context={})
+
+    def acknowledged(self, frame: dict[str, Any], side: str, name: str) -> None:
+        """Report it when a frame acknowledges one of this user's messages (its own entry on the
+        socket of the side that sent it, or `sent`: a re-send of one stored before)."""
+        if not (frame["type"] == "sent" or (frame["type"] == "entry" and frame.get("kind") == "msg"
+                                            and frame.get("from") == side)):
+            return
+        sent_at = self.unacked.pop(str(frame.get("client_id", "")), None)
+        if sent_at is None:
+            self.report(name, 0, "acknowledged twice or never sent")
+        else:
+            self.report(name, ms_since(sent_at))
 
     def open_socket(self, side: str, path: str, headers: dict[str, str] | None = None) -> Socket | None:
         started = time.perf_counter()
@@ -206,8 +211,7 @@ class Visitor(ChatUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.unacked: dict[str, float] = {}
-        """client id -> perf_counter at send, until it is acknowledged."""
+        self.unacked = {}
         self.unanswered: dict[int, float] = {}
         """seq -> perf_counter at send, until the counselor's reply to it arrives."""
 
@@ -277,13 +281,8 @@ class Visitor(ChatUser):
     def check(self, frame: dict[str, Any], uid: str, socket: Socket | None = None) -> bool:
         """Account for one frame; False when the chat is over."""
         kind = frame["type"]
-        if (client_id := confirmed(frame, "visitor")) is not None:
-            sent_at = self.unacked.pop(client_id, None)
-            if sent_at is None:
-                self.report("visitor message acked", 0, "acknowledged twice or never sent")
-            else:
-                self.report("visitor message acked", ms_since(sent_at))
-        elif kind == "entry" and frame["kind"] == "msg" and frame["from"] == "counselor":
+        self.acknowledged(frame, "visitor", "visitor message acked")
+        if kind == "entry" and frame["kind"] == "msg" and frame["from"] == "counselor":
             stamped = parse_stamp(frame.get("client_id", ""))
             if stamped is not None and stamped[0] == f"c{uid}":
                 if self.unanswered.pop(stamped[1], None) is None:
@@ -351,7 +350,7 @@ class Counselor(ChatUser):
         """(due perf_counter, conv, seq, visitor prefix): answers to send."""
         self.seen: dict[str, set[str]] = {}
         """conv -> client ids of the visitor messages it delivered."""
-        self.unacked: dict[str, float] = {}
+        self.unacked = {}
 
     def on_stop(self) -> None:
         if self.account is not None:
@@ -426,12 +425,7 @@ class Counselor(ChatUser):
 
     def check(self, frame: dict[str, Any], socket: Socket) -> None:
         kind, conv = frame["type"], frame.get("conv", "")
-        if (client_id := confirmed(frame, "counselor")) is not None:
-            sent_at = self.unacked.pop(client_id, None)
-            if sent_at is None:
-                self.report("counselor reply acked", 0, "acknowledged twice or never sent")
-            else:
-                self.report("counselor reply acked", ms_since(sent_at))
+        self.acknowledged(frame, "counselor", "counselor reply acked")
         if kind == "queue":
             self.queue = [item["conv"] for item in frame["items"]]
         elif kind == "chats":  # on (re)connecting: what the server says this counselor holds
