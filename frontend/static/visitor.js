@@ -377,7 +377,7 @@
     switch (frame.type) {
       case "state": return onState(frame);
       case "entry": return onEntry(frame);
-      case "sent": return undefined; // the entry itself follows and marks it
+      case "sent": return undefined; // a re-send of a stored message: its entry came with the catch-up
       case "delivered":
         if (compareIds(frame.id, state.delivered) > 0) state.delivered = frame.id;
         return markDelivered();
