@@ -71,7 +71,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from moderation.lexicon import RULES, Match, Occurrences, Rule, matches, occurrences
 from moderation.normalise import Tokens, tokenise
@@ -129,6 +129,10 @@ class _Message:
     damping: dict[str, float]  # label -> product of the message-wide factors
     past_clauses: frozenset[int]  # clauses told in the distant past (and not "now")
     clause_of: list[int]  # token -> clause number
+    hits: dict[tuple[str, frozenset[str]], list[tuple[float, str]]] = field(
+        default_factory=dict, compare=False)
+    """`_signal_hits` worked out so far: a conversation is assessed again at every message, and each
+    earlier message's hits stay the same while the helper signals do."""
 
 
 def _clauses(tokens: Tokens, found: Occurrences) -> list[int]:
@@ -224,6 +228,18 @@ def _hits(message: _Message, rules: Sequence[Rule], label: str | None = None,
     return [(score, message.text[starts[start]:ends[end - 1]]) for start, end, score in outer]
 
 
+def _signal_hits(message: _Message, signal: str,
+                 helpers: frozenset[str] = frozenset()) -> list[tuple[float, str]]:
+    """`_hits` of one label's rules (damped for it, boosted by `helpers`) or of one helper signal's."""
+    key = (signal, helpers)
+    if key not in message.hits:
+        if signal in _RULES_BY_LABEL:
+            message.hits[key] = _hits(message, _RULES_BY_LABEL[signal], signal, helpers)
+        else:
+            message.hits[key] = _hits(message, _HELPER_RULES[signal])
+    return message.hits[key]
+
+
 def assess_conversation(texts: Sequence[str], lang: str | None = None) -> Assessment:
     """The risk labels of a visitor's messages (in order) taken together; see the module docstring."""
     return _assess([_prepare(text) for text in texts])
@@ -258,7 +274,7 @@ def _assess(messages: Sequence[_Message]) -> Assessment:
         signal
         for signal in wanted
         for message in messages
-        if any(score >= THRESHOLD for score, _ in _hits(message, _HELPER_RULES[signal]))
+        if any(score >= THRESHOLD for score, _ in _signal_hits(message, signal))
     )
     scores: dict[str, float] = {}
     evidence: dict[str, tuple[str, ...]] = {}
@@ -266,7 +282,7 @@ def _assess(messages: Sequence[_Message]) -> Assessment:
         remaining = 1.0
         shown: dict[str, None] = {}  # ordered, without repeats
         for message in messages:
-            for score, words in _hits(message, _RULES_BY_LABEL[label], label, helpers):
+            for score, words in _signal_hits(message, label, helpers):
                 if score >= _FLOOR:
                     remaining *= 1.0 - score
                     shown[words] = None
