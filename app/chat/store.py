@@ -39,16 +39,19 @@ LETTER_HOLD_SECONDS = 120
 # Every per-conversation key derives from the conversation hash's name, so the scripts
 # can reach them all; the names of the visitor key and the return-code key are in the hash.
 _COMMON = """
-local function expire_all(conv, ttl)
+-- `vkey` and `rckey`: the hash's fields of those names (false when absent).
+local function expire_keys(conv, ttl, vkey, rckey)
   redis.call('EXPIRE', conv, ttl)
   redis.call('EXPIRE', conv .. ':m', ttl)
   redis.call('EXPIRE', conv .. ':s', ttl)
   redis.call('EXPIRE', conv .. ':n', ttl)
   redis.call('EXPIRE', conv .. ':p', ttl)
-  for _, field in ipairs({'vkey', 'rckey'}) do
-    local key = redis.call('HGET', conv, field)
-    if key then redis.call('EXPIRE', key, ttl) end
-  end
+  if vkey then redis.call('EXPIRE', vkey, ttl) end
+  if rckey then redis.call('EXPIRE', rckey, ttl) end
+end
+local function expire_all(conv, ttl)
+  local named = redis.call('HMGET', conv, 'vkey', 'rckey')
+  expire_keys(conv, ttl, named[1], named[2])
 end
 -- A conversation with a return code keeps every key for the return TTL instead.
 local function ttl_for(conv, ttl, keep)
@@ -73,14 +76,19 @@ end
 -- message, refilled steadily (`per_ms`). Returns the tokens left after this one as text: below 0
 -- means refused. Refused messages still take one, down to `floor`, so a client that keeps flooding
 -- is recognised.
+-- `refill` works it out from the stored fields `tb_tokens` and `tb_at` (false when absent): the
+-- caller stores the result in them.
+local function refill(capacity, per_ms, now, floor, stored, stored_at)
+  local tokens = tonumber(stored) or tonumber(capacity)
+  local since = tonumber(now) - (tonumber(stored_at) or tonumber(now))
+  tokens = math.min(tonumber(capacity), tokens + math.max(0, since) * tonumber(per_ms))
+  return string.format('%.4f', math.max(tonumber(floor), tokens - 1))
+end
 local function take_token(conv, capacity, per_ms, now, floor)
   local b = redis.call('HMGET', conv, 'tb_tokens', 'tb_at')
-  local tokens = tonumber(b[1]) or tonumber(capacity)
-  local since = tonumber(now) - (tonumber(b[2]) or tonumber(now))
-  tokens = math.min(tonumber(capacity), tokens + math.max(0, since) * tonumber(per_ms))
-  tokens = math.max(tonumber(floor), tokens - 1)
-  redis.call('HSET', conv, 'tb_tokens', string.format('%.4f', tokens), 'tb_at', now)
-  return string.format('%.4f', tokens)
+  local tokens = refill(capacity, per_ms, now, floor, b[1], b[2])
+  redis.call('HSET', conv, 'tb_tokens', tokens, 'tb_at', now)
+  return tokens
 end
 -- A counselor acts in a conversation only while holding it: a chat they have (not one handed
 -- on meanwhile), a letter they have open. An empty staff id is the visitor or the system.
@@ -132,27 +140,37 @@ _APPEND = _COMMON + """
 -- KEYS: conv, queue, coded, letters; ARGV: client_id, from, text, now_ms, idle, staff_prefix, cid, keep,
 --       staff_id (a counselor's: who must hold it), channel, and for a visitor's message its admission
 --       (or 6 x ''): capacity, tokens refilled per ms, floor, base, memory, repeat (see Admission)
-local state = redis.call('HGET', KEYS[1], 'state')
+-- It runs for every message, so it reads the hash once and works from what it read.
+local conv = KEYS[1]
+local h = redis.call('HMGET', conv, 'state', 'staff', 'holder', 'vkey', 'rckey', 'recent', 'tb_tokens',
+                     'tb_at', 'replied', 'holder_name')
+local state, staff, holder, vkey, rckey = h[1], h[2], h[3], h[4], h[5]
 if not state then return {'gone', ''} end
 if state == 'ended' then return {'ended', ''} end
-if not holds(KEYS[1], state, ARGV[9]) then return {'not_yours', ''} end
-local existing = redis.call('HGET', KEYS[1] .. ':s', ARGV[1])
+if ARGV[9] ~= '' then  -- as holds(): a chat its counselor has, a letter they have open
+  local who = staff
+  if state == 'letter' then who = holder end
+  if who ~= ARGV[9] then return {'not_yours', ''} end
+end
+local existing = redis.call('HGET', conv .. ':s', ARGV[1])
 if existing then return {'duplicate', existing, state, ''} end
 local tokens = ''
 if ARGV[11] ~= '' then
-  local recent = redis.call('HGET', KEYS[1], 'recent') or ''
-  if recent ~= ARGV[14] then return {'stale', recent} end
-  tokens = take_token(KEYS[1], ARGV[11], ARGV[12], ARGV[4], ARGV[13])
-  if tonumber(tokens) < 0 then return {'limited', tokens} end
-  if ARGV[16] == '1' then return {'repeated', tokens} end
-  redis.call('HSET', KEYS[1], 'recent', ARGV[15])
+  if (h[6] or '') ~= ARGV[14] then return {'stale', h[6] or ''} end
+  tokens = refill(ARGV[11], ARGV[12], ARGV[4], ARGV[13], h[7], h[8])
+  if tonumber(tokens) < 0 or ARGV[16] == '1' then
+    redis.call('HSET', conv, 'tb_tokens', tokens, 'tb_at', ARGV[4])
+    if tonumber(tokens) < 0 then return {'limited', tokens} end
+    return {'repeated', tokens}
+  end
+  redis.call('HSET', conv, 'tb_tokens', tokens, 'tb_at', ARGV[4], 'recent', ARGV[15])
 end
-local last = redis.call('XREVRANGE', KEYS[1] .. ':m', '+', '-', 'COUNT', 1)
+local last = redis.call('XREVRANGE', conv .. ':m', '+', '-', 'COUNT', 1)
 local prev = '0-0'
 if #last > 0 then prev = last[1][1] end
-local id = redis.call('XADD', KEYS[1] .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3],
-                      'ts', ARGV[4], 'c', ARGV[1])
-redis.call('HSET', KEYS[1] .. ':s', ARGV[1], id)
+local id = redis.call('XADD', conv .. ':m', '*', 'k', 'msg', 'f', ARGV[2], 't', ARGV[3], 'ts', ARGV[4],
+                      'c', ARGV[1])
+redis.call('HSET', conv .. ':s', ARGV[1], id)
 -- Announced in the same step, so a stored message is never left unannounced, and with the entry
 -- itself: a party that has read up to `prev` sends it on without reading the stream.
 redis.call('PUBLISH', ARGV[10], cjson.encode({kind = 'entry', id = id, prev = prev,
@@ -160,23 +178,29 @@ redis.call('PUBLISH', ARGV[10], cjson.encode({kind = 'entry', id = id, prev = pr
 if state == 'letter' then
   if ARGV[2] == 'visitor' then
     -- Counselors' list orders letters by how long the first unanswered message has waited.
-    if redis.call('HGET', KEYS[1], 'replied') ~= '0' then
-      redis.call('HSET', KEYS[1], 'replied', '0')
+    if h[9] ~= '0' then
+      redis.call('HSET', conv, 'replied', '0')
       redis.call('ZADD', KEYS[4], ARGV[4], ARGV[7])
     end
   else
-    redis.call('HSET', KEYS[1], 'replied', '1')
-    local holder = redis.call('HGET', KEYS[1], 'holder')
+    redis.call('HSET', conv, 'replied', '1')
     if holder then
-      redis.call('HSET', KEYS[1], 'staff', holder, 'staff_name', redis.call('HGET', KEYS[1], 'holder_name'))
+      redis.call('HSET', conv, 'staff', holder, 'staff_name', h[10])
+      staff = holder
     end
   end
   redis.call('EXPIRE', KEYS[4], ARGV[8])
 end
-expire_all(KEYS[1], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
-keep_queue(KEYS[1], KEYS[2], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
-keep_staff_set(KEYS[1], ARGV[6], ttl_for(KEYS[1], ARGV[5], ARGV[8]))
-mark_used(KEYS[1], ARGV[7], KEYS[3], ARGV[4], ARGV[8])
+-- As ttl_for(), expire_all(), keep_queue(), keep_staff_set() and mark_used(), from what was read.
+local ttl = ARGV[5]
+if rckey then ttl = ARGV[8] end
+expire_keys(conv, ttl, vkey, rckey)
+if state == 'waiting' then extend(KEYS[2], ttl) end
+if staff then extend(ARGV[6] .. staff .. ':chats', ttl) end
+if rckey and (state == 'waiting' or state == 'active') then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[7])
+  redis.call('EXPIRE', KEYS[3], ARGV[8])
+end
 return {'ok', id, state, tokens, prev}
 """
 
