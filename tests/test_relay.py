@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from app.chat.relay import RESYNC, Relay, Subscription
+from app.chat.relay import QUEUE_SIZE, RESYNC, Relay, Subscription
 from app.redis import connect
 from tests.redis_servers import RedisServer
 
@@ -69,3 +69,15 @@ async def test_when_redis_py_reconnects_by_itself_every_subscriber_is_told_to_re
             assert await next_event(subscription) == ("conversation", {"kind": "entry"})
     finally:
         await relay.stop()
+
+
+async def test_a_subscriber_that_fell_behind_is_told_to_re_read_what_it_missed(client: aioredis.Redis):
+    # An entry's event can carry the entry, which a socket then sends on without reading the stream:
+    # had the events of the last entries been dropped silently, it would never send those.
+    subscription = Subscription(Relay(client, "sentinel"))
+    for n in range(QUEUE_SIZE + 5):
+        subscription.deliver("conversation", {"kind": "entry", "id": f"1-{n}"})
+    taken = [await subscription.next() for _ in range(QUEUE_SIZE)]
+    assert taken[-1] == ("conversation", {"kind": "entry", "id": f"1-{QUEUE_SIZE - 1}"})
+    assert await subscription.next() == ("conversation", RESYNC)
+    assert subscription.events.empty() and not subscription.missed  # told once

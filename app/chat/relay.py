@@ -23,8 +23,9 @@ from app import log
 from app.shutdown import cancel_and_wait
 
 QUEUE_SIZE = 256
-"""Events buffered per local subscriber; past this they are dropped, which is safe
-because every event is only a hint to re-read the stream."""
+"""Events buffered per local subscriber. Past this they are dropped, and once the subscriber has
+taken the rest it gets a `resync` for each channel that lost one: the event of a new entry may
+carry the entry itself (sent on without reading the stream), so a lost one must make it re-read."""
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
@@ -38,6 +39,8 @@ class Subscription:
         self._relay = relay
         self.channels: set[str] = set()
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_SIZE)
+        self.missed: set[str] = set()
+        """Channels with an event dropped since the queue was last empty."""
 
     async def add(self, channel: str) -> None:
         if channel not in self.channels:
@@ -50,9 +53,17 @@ class Subscription:
             await self._relay._detach(channel, self)
 
     def deliver(self, channel: str, event: dict[str, Any]) -> None:
-        # When full, a hint is lost; the consumer re-reads the stream on its next event.
-        with contextlib.suppress(asyncio.QueueFull):
+        try:
             self.events.put_nowait((channel, event))
+        except asyncio.QueueFull:
+            self.missed.add(channel)
+
+    async def next(self) -> tuple[str, dict[str, Any]]:
+        """The next event; after the queue overflowed and was emptied, a `resync` for each channel
+        that lost an event."""
+        if self.events.empty() and self.missed:
+            return self.missed.pop(), RESYNC
+        return await self.events.get()
 
 
 class Relay:

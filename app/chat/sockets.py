@@ -128,7 +128,7 @@ async def events(subscription: Subscription, heartbeat_seconds: float,
         try:
             # Not wait_for: on Python 3.11 it makes a task of every wait, and can lose a cancellation.
             async with asyncio.timeout(left):
-                event = await subscription.events.get()
+                event = await subscription.next()
         except TimeoutError:
             continue
         yield event
