@@ -113,9 +113,14 @@ class ConversationLink:
                                            admission)
         if appended.new and appended.letter:  # answered or waiting again: the counselors' list changed
             await asyncio.shield(self._letters_changed())
-        if appended.entry is not None and appended.prev == self.cursor:
-            # Not waiting for the channel to bring it back: one frame less on every message.
-            await self._deliver(appended.entry, live=False)
+        if appended.entry is not None:
+            if appended.prev == self.cursor:
+                # Not waiting for the channel to bring it back: one frame less on every message.
+                await self._deliver(appended.entry, live=False)
+            # The other party's socket, when in this process, gets it at once too, and sends it before
+            # this caller goes on (to screen it): this task yields to theirs, woken just now.
+            self.relay.deliver_here(self.channel, entry_event(appended.entry, appended.prev))
+            await asyncio.sleep(0)
         elif appended.status == "duplicate":
             await self.send({"type": "sent", "client_id": frame.client_id, "id": appended.id})
         return appended
@@ -135,6 +140,14 @@ class ConversationLink:
         """End it; False if it had ended already (or this counselor no longer holds it)."""
         return await asyncio.shield(end_conversation(self.store, self.relay, self.counters, self.cid,
                                                      self.party, reason, self.staff_id))
+
+
+def entry_event(entry: Entry, prev: str) -> dict[str, Any]:
+    """The event that announces a new message (as the store's append script publishes it): the entry,
+    and the id before it."""
+    return {"kind": "entry", "id": entry.id, "prev": prev,
+            "fields": {"k": entry.kind, "f": entry.sender, "t": entry.text, "ts": str(entry.ts),
+                       "c": entry.client_id}}
 
 
 async def end_conversation(

@@ -175,13 +175,18 @@ class Relay:
         log.event("relay.reconnected", attempts=0)
         self._broadcast(RESYNC)
 
+    def deliver_here(self, channel: str, event: dict[str, Any]) -> None:
+        """Give an event just published to this process's subscribers now, without waiting for Redis's
+        copy (which they then find they have had: events are hints, and an entry carries its id)."""
+        for subscription in list(self._local.get(channel, ())):
+            subscription.deliver(channel, event)
+
     def _dispatch(self, channel: str, data: str) -> None:
         try:
             event = json.loads(data)
         except ValueError:
             return
-        for subscription in list(self._local.get(channel, ())):
-            subscription.deliver(channel, event)
+        self.deliver_here(channel, event)
 
     def _broadcast(self, event: dict[str, Any]) -> None:
         for channel, listeners in list(self._local.items()):
