@@ -70,6 +70,6 @@ async def test_the_other_party_here_gets_a_message_without_waiting_for_redis_and
         assert visitor_socket.messages() == ["hej"]  # its own entry: stored
         # Sent before the sender's task went on (to screen the message, for a visitor's).
         assert counselor_socket.messages() == ["hej"]
-        await counselor.on_event(await pumping)  # Redis's copy, when it comes, is one it has had
+        await counselor.on_event(await pumping)  # the same event again: nothing sent twice
         assert counselor_socket.messages() == ["hej"]
         assert counselor.cursor == appended.id

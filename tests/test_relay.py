@@ -81,3 +81,21 @@ async def test_a_subscriber_that_fell_behind_is_told_to_re_read_what_it_missed(c
     assert taken[-1] == ("conversation", {"kind": "entry", "id": f"1-{QUEUE_SIZE - 1}"})
     assert await subscription.next() == ("conversation", RESYNC)
     assert subscription.events.empty() and not subscription.missed  # told once
+
+
+async def test_an_entry_handed_over_here_is_not_given_again_when_redis_brings_it(client: aioredis.Redis):
+    relay = Relay(client, "sentinel")
+    await relay.start()
+    try:
+        async with relay.subscription("conversation") as subscription:
+            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+            relay.deliver_here("conversation", entry)
+            await relay.publish("conversation", entry)  # the copy the store's script publishes
+            await relay.publish("conversation", {"kind": "typing"})  # events without an id still come
+            await relay.publish("conversation", {"kind": "entry", "id": "1-2", "prev": "1-1"})
+            assert await next_event(subscription) == ("conversation", entry)
+            assert await next_event(subscription) == ("conversation", {"kind": "typing"})
+            assert (await next_event(subscription))[1]["id"] == "1-2"
+            assert subscription.events.empty()
+    finally:
+        await relay.stop()

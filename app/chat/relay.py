@@ -73,6 +73,9 @@ class Relay:
         self.redis = redis
         self._sentinel = sentinel_channel
         self._local: dict[str, set[Subscription]] = {}
+        self._handed_over: dict[str, str] = {}
+        """Channel -> id of the entry last given to its subscribers here, whose copy from Redis they
+        need not get again."""
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -114,6 +117,7 @@ class Relay:
         listeners.discard(subscription)
         if not listeners:
             del self._local[channel]
+            self._handed_over.pop(channel, None)
             if self._pubsub is not None and self.connected.is_set():
                 with suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(channel)
@@ -176,17 +180,25 @@ class Relay:
         self._broadcast(RESYNC)
 
     def deliver_here(self, channel: str, event: dict[str, Any]) -> None:
-        """Give an event just published to this process's subscribers now, without waiting for Redis's
-        copy (which they then find they have had: events are hints, and an entry carries its id)."""
-        for subscription in list(self._local.get(channel, ())):
-            subscription.deliver(channel, event)
+        """Give the event of an entry just published to this process's subscribers now, without waiting
+        for Redis's copy, which is then not given to them again. (A subscriber that joins meanwhile
+        reads the stream when it joins; one whose queue was full is told to re-read.)"""
+        self._handed_over[channel] = event["id"]
+        self._fan_out(channel, event)
 
     def _dispatch(self, channel: str, data: str) -> None:
         try:
             event = json.loads(data)
         except ValueError:
             return
-        self.deliver_here(channel, event)
+        if channel in self._handed_over and self._handed_over[channel] == event.get("id"):
+            del self._handed_over[channel]
+            return
+        self._fan_out(channel, event)
+
+    def _fan_out(self, channel: str, event: dict[str, Any]) -> None:
+        for subscription in list(self._local.get(channel, ())):
+            subscription.deliver(channel, event)
 
     def _broadcast(self, event: dict[str, Any]) -> None:
         for channel, listeners in list(self._local.items()):
