@@ -82,6 +82,10 @@ async def readyz(request: Request) -> Response:
         except Exception:  # any failure to answer means not ready; the reason says which
             return JSONResponse({"ready": False, "reason": f"{name} is not answering"},
                                 status_code=503)
+    if not services.relay.connected.is_set():
+        # Pings answer, but this process would not hear the others' events (its listener is
+        # waiting to reconnect): a visitor sent here now would wait for them.
+        return JSONResponse({"ready": False, "reason": "relay is not listening"}, status_code=503)
     return JSONResponse({"ready": True})
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
 from app.redis import redis_server_binary
 from tests.clients import is_entry, taken_chat
@@ -62,6 +63,33 @@ async def test_redis_going_away_and_coming_back(start_server, tmp_path):
         assert (await counselor.until(is_entry("msg", "visitor")))["text"] == "tillbaka"
         await visitor.close()
         await counselor.close()
+    finally:
+        redis.kill()
+        redis.wait()
+
+
+@pytest.mark.anyio
+async def test_readyz_waits_for_the_relay_to_listen_again(start_server, tmp_path):
+    """Redis answers pings but refuses SUBSCRIBE: the process would not hear the other processes,
+    so it is not ready until its listener is back."""
+    redis = start_redis(tmp_path)
+    try:
+        server = start_server(REDIS_URL=f"unix://{tmp_path / 'r.sock'}")
+        with Redis(unix_socket_path=str(tmp_path / "r.sock")) as admin:
+            admin.acl_setuser("default", enabled=True, commands=["-subscribe"], reset_channels=False)
+            admin.client_kill_filter(_type="pubsub")
+            deadline = time.monotonic() + 10
+            while (response := ready(server.url)).status_code != 503:
+                assert time.monotonic() < deadline, "still ready without a listener"
+                await asyncio.sleep(0.05)
+            assert response.json() == {"ready": False, "reason": "relay is not listening"}
+
+            admin.acl_setuser("default", enabled=True, commands=["+subscribe"], reset_channels=False)
+            deadline = time.monotonic() + 10
+            while ready(server.url).status_code != 200:
+                assert time.monotonic() < deadline, "never ready again"
+                await asyncio.sleep(0.05)
+        assert '"relay.reconnected"' in server.log_text()
     finally:
         redis.kill()
         redis.wait()
