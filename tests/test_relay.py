@@ -99,3 +99,43 @@ async def test_an_entry_handed_over_here_is_not_given_again_when_redis_brings_it
             assert subscription.events.empty()
     finally:
         await relay.stop()
+
+
+async def test_when_redis_brings_an_entry_first_the_hand_over_is_not_given_again(client: aioredis.Redis):
+    # The script's reply and its PUBLISH race: the listener may read the copy before the sender's link
+    # hands the entry over. Then the acknowledgement of that entry (which names its id) must still come.
+    relay = Relay(client, "sentinel")
+    await relay.start()
+    try:
+        async with relay.subscription("conversation") as subscription:
+            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+            await relay.publish("conversation", entry)
+            assert await next_event(subscription) == ("conversation", entry)
+            relay.deliver_here("conversation", entry)
+            assert subscription.events.empty()
+            ack = {"kind": "ack", "party": "counselor", "id": "1-1"}
+            await relay.publish("conversation", ack)
+            await relay.publish("conversation", {"kind": "entry"})  # re-read: names no entry
+            assert await next_event(subscription) == ("conversation", ack)
+            assert await next_event(subscription) == ("conversation", {"kind": "entry"})
+    finally:
+        await relay.stop()
+
+
+async def test_an_acknowledgement_is_never_taken_for_a_copy_of_the_entry_it_names(client: aioredis.Redis):
+    relay = Relay(client, "sentinel")
+    await relay.start()
+    try:
+        async with relay.subscription("conversation") as subscription:
+            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+            relay.deliver_here("conversation", entry)
+            assert await next_event(subscription) == ("conversation", entry)
+            ack = {"kind": "ack", "party": "visitor", "id": "1-1"}
+            await relay.publish("conversation", ack)  # before Redis's copy of the entry has come
+            await relay.publish("conversation", entry)
+            assert await next_event(subscription) == ("conversation", ack)
+            await relay.publish("conversation", {"kind": "typing"})
+            assert await next_event(subscription) == ("conversation", {"kind": "typing"})
+            assert subscription.events.empty()
+    finally:
+        await relay.stop()

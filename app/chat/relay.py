@@ -73,9 +73,10 @@ class Relay:
         self.redis = redis
         self._sentinel = sentinel_channel
         self._local: dict[str, set[Subscription]] = {}
-        self._handed_over: dict[str, str] = {}
-        """Channel -> id of the entry last given to its subscribers here, whose copy from Redis they
-        need not get again."""
+        self._one_way: dict[str, str] = {}
+        """Channel -> id of the entry whose event its subscribers here got one way (handed over in this
+        process, or from Redis) and not yet the other: when it comes the other way, they are not
+        given it again. Either may come first: the script's reply and its PUBLISH race."""
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -117,7 +118,7 @@ class Relay:
         listeners.discard(subscription)
         if not listeners:
             del self._local[channel]
-            self._handed_over.pop(channel, None)
+            self._one_way.pop(channel, None)
             if self._pubsub is not None and self.connected.is_set():
                 with suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(channel)
@@ -183,17 +184,28 @@ class Relay:
         """Give the event of an entry just published to this process's subscribers now, without waiting
         for Redis's copy, which is then not given to them again. (A subscriber that joins meanwhile
         reads the stream when it joins; one whose queue was full is told to re-read.)"""
-        self._handed_over[channel] = event["id"]
-        self._fan_out(channel, event)
+        self._fan_out_once(channel, event["id"], event)
 
     def _dispatch(self, channel: str, data: str) -> None:
         try:
             event = json.loads(data)
         except ValueError:
             return
-        if channel in self._handed_over and self._handed_over[channel] == event.get("id"):
-            del self._handed_over[channel]
+        # Only a new entry's event may be a second copy (an ack names an entry's id too; some entry
+        # events name none, and only ask to re-read).
+        if event.get("kind") == "entry" and isinstance(entry_id := event.get("id"), str):
+            self._fan_out_once(channel, entry_id, event)
+        else:
+            self._fan_out(channel, event)
+
+    def _fan_out_once(self, channel: str, entry_id: str, event: dict[str, Any]) -> None:
+        """Fan out an entry's event unless it came the other way just before."""
+        if channel not in self._local:
             return
+        if self._one_way.get(channel) == entry_id:
+            del self._one_way[channel]
+            return
+        self._one_way[channel] = entry_id
         self._fan_out(channel, event)
 
     def _fan_out(self, channel: str, event: dict[str, Any]) -> None:
