@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
-    from app.__main__ import WEBSOCKETS, listening_socket, tune_gc
+    from app.__main__ import UVICORN_OPTIONS, listening_socket, tune_gc
     sock = listening_socket(args.host, args.port)  # the app's, Nagle's algorithm off alike
     # The same line the app logs, so that the benchmark finds the port the same way.
     listening = {"event": "server.listening", "port": sock.getsockname()[1]}
@@ -113,7 +113,7 @@ def main() -> None:
 
     tune_gc()  # as the app's processes do
     uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
-                                  **WEBSOCKETS)).run(sockets=[sock])  # type: ignore[arg-type]
+                                  **UVICORN_OPTIONS)).run(sockets=[sock])  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ from app.__main__ import listening_socket
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture(params=[False, True], ids=["asyncio", "uvloop"])
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, bool]]:
+    """asyncio's own loop, and uvloop, which the server runs on (app/__main__.py)."""
+    return "asyncio", {"use_uvloop": request.param}
+
+
 async def test_accepted_connections_have_nagles_algorithm_off():
     """Accepted the way uvicorn accepts on the socket it is given (`create_server(sock=...)`). With
     Nagle's algorithm on, a frame written right after another waited for the client's delayed ACK:
