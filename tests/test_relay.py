@@ -83,59 +83,52 @@ async def test_a_subscriber_that_fell_behind_is_told_to_re_read_what_it_missed(c
     assert subscription.events.empty() and not subscription.missed  # told once
 
 
-async def test_an_entry_handed_over_here_is_not_given_again_when_redis_brings_it(client: aioredis.Redis):
+@pytest.fixture
+async def relay(client: aioredis.Redis) -> AsyncIterator[Relay]:
     relay = Relay(client, "sentinel")
     await relay.start()
-    try:
-        async with relay.subscription("conversation") as subscription:
-            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
-            relay.deliver_here("conversation", entry)
-            await relay.publish("conversation", entry)  # the copy the store's script publishes
-            await relay.publish("conversation", {"kind": "typing"})  # events without an id still come
-            await relay.publish("conversation", {"kind": "entry", "id": "1-2", "prev": "1-1"})
-            assert await next_event(subscription) == ("conversation", entry)
-            assert await next_event(subscription) == ("conversation", {"kind": "typing"})
-            assert (await next_event(subscription))[1]["id"] == "1-2"
-            assert subscription.events.empty()
-    finally:
-        await relay.stop()
+    yield relay
+    await relay.stop()
 
 
-async def test_when_redis_brings_an_entry_first_the_hand_over_is_not_given_again(client: aioredis.Redis):
+async def test_an_entry_handed_over_here_is_not_given_again_when_redis_brings_it(relay: Relay):
+    async with relay.subscription("conversation") as subscription:
+        entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+        relay.deliver_here("conversation", entry)
+        await relay.publish("conversation", entry)  # the copy the store's script publishes
+        await relay.publish("conversation", {"kind": "typing"})  # events without an id still come
+        await relay.publish("conversation", {"kind": "entry", "id": "1-2", "prev": "1-1"})
+        assert await next_event(subscription) == ("conversation", entry)
+        assert await next_event(subscription) == ("conversation", {"kind": "typing"})
+        assert (await next_event(subscription))[1]["id"] == "1-2"
+        assert subscription.events.empty()
+
+
+async def test_when_redis_brings_an_entry_first_the_hand_over_is_not_given_again(relay: Relay):
     # The script's reply and its PUBLISH race: the listener may read the copy before the sender's link
     # hands the entry over. Then the acknowledgement of that entry (which names its id) must still come.
-    relay = Relay(client, "sentinel")
-    await relay.start()
-    try:
-        async with relay.subscription("conversation") as subscription:
-            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
-            await relay.publish("conversation", entry)
-            assert await next_event(subscription) == ("conversation", entry)
-            relay.deliver_here("conversation", entry)
-            assert subscription.events.empty()
-            ack = {"kind": "ack", "party": "counselor", "id": "1-1"}
-            await relay.publish("conversation", ack)
-            await relay.publish("conversation", {"kind": "entry"})  # re-read: names no entry
-            assert await next_event(subscription) == ("conversation", ack)
-            assert await next_event(subscription) == ("conversation", {"kind": "entry"})
-    finally:
-        await relay.stop()
+    async with relay.subscription("conversation") as subscription:
+        entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+        await relay.publish("conversation", entry)
+        assert await next_event(subscription) == ("conversation", entry)
+        relay.deliver_here("conversation", entry)
+        assert subscription.events.empty()
+        ack = {"kind": "ack", "party": "counselor", "id": "1-1"}
+        await relay.publish("conversation", ack)
+        await relay.publish("conversation", {"kind": "entry"})  # re-read: names no entry
+        assert await next_event(subscription) == ("conversation", ack)
+        assert await next_event(subscription) == ("conversation", {"kind": "entry"})
 
 
-async def test_an_acknowledgement_is_never_taken_for_a_copy_of_the_entry_it_names(client: aioredis.Redis):
-    relay = Relay(client, "sentinel")
-    await relay.start()
-    try:
-        async with relay.subscription("conversation") as subscription:
-            entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
-            relay.deliver_here("conversation", entry)
-            assert await next_event(subscription) == ("conversation", entry)
-            ack = {"kind": "ack", "party": "visitor", "id": "1-1"}
-            await relay.publish("conversation", ack)  # before Redis's copy of the entry has come
-            await relay.publish("conversation", entry)
-            assert await next_event(subscription) == ("conversation", ack)
-            await relay.publish("conversation", {"kind": "typing"})
-            assert await next_event(subscription) == ("conversation", {"kind": "typing"})
-            assert subscription.events.empty()
-    finally:
-        await relay.stop()
+async def test_an_acknowledgement_is_never_taken_for_a_copy_of_the_entry_it_names(relay: Relay):
+    async with relay.subscription("conversation") as subscription:
+        entry = {"kind": "entry", "id": "1-1", "prev": "0-0"}
+        relay.deliver_here("conversation", entry)
+        assert await next_event(subscription) == ("conversation", entry)
+        ack = {"kind": "ack", "party": "visitor", "id": "1-1"}
+        await relay.publish("conversation", ack)  # before Redis's copy of the entry has come
+        await relay.publish("conversation", entry)
+        assert await next_event(subscription) == ("conversation", ack)
+        await relay.publish("conversation", {"kind": "typing"})
+        assert await next_event(subscription) == ("conversation", {"kind": "typing"})
+        assert subscription.events.empty()
