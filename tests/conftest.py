@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from app.chat.store import ConversationStore
+from app.config import load_settings
+from app.keys import Keys
 from app.redis import embedded_redis
 from tests.redis_servers import RedisServer
 from tests.servers import ServerProcess, server_env
@@ -63,3 +68,12 @@ def server(start_server: StartServer) -> ServerProcess:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[ConversationStore]:
+    """A conversation store on the shared Redis, under a key prefix of its own."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"t{secrets.token_hex(4)}:"}))
+    yield ConversationStore(client, keys, secrets.token_urlsafe(40))
+    await client.aclose()

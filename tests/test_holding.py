@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
-import redis.asyncio as aioredis
 
-from app.chat.store import ConversationStore
-from app.config import load_settings
 from app.errors import NotAllowed
-from app.keys import Keys
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def store(redis_url):
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"hold{secrets.token_hex(4)}:"}))
-    yield ConversationStore(client, keys, secrets.token_urlsafe(40))
-    await client.aclose()
 
 
 async def test_a_chat_handed_on_is_closed_to_the_counselor_who_had_it(store):

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis.asyncio as aioredis
 
 from app.chat.link import ConversationLink
 from app.chat.protocol import Frame
 from app.chat.relay import Relay
-from app.chat.store import ConversationStore
-from app.config import load_settings
-from app.keys import Keys
 from app.metrics import Metrics
 from app.stats.counters import Counters
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def store(redis_url):
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"link{secrets.token_hex(4)}:"}))
-    yield ConversationStore(client, keys, secrets.token_urlsafe(40))
-    await client.aclose()
 
 
 class Socket:

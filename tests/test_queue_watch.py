@@ -3,28 +3,18 @@ the presence it reads."""
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
-import redis.asyncio as aioredis
 
 from app.chat.queue_watch import QueueWatch
 from app.chat.relay import Relay, Subscription
-from app.chat.store import ConversationStore
-from app.config import load_settings
-from app.keys import Keys
 from app.staff.presence import Presence
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def watch(redis_url):
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    keys = Keys.from_settings(load_settings({"KEY_PREFIX": f"qw{secrets.token_hex(4)}:"}))
-    store = ConversationStore(client, keys, secrets.token_urlsafe(40))
-    yield QueueWatch(store, Presence(client, keys), Relay(client, keys.queue_channel))
-    await client.aclose()
+def watch(store):
+    return QueueWatch(store, Presence(store.redis, store.keys), Relay(store.redis, store.keys.queue_channel))
 
 
 def woken(subscription: Subscription) -> int:
